@@ -1,0 +1,3 @@
+"""Reproducible experiments on task conflict in text-to-text multi-task learners."""
+
+__version__ = "0.1.0"

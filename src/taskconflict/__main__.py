@@ -1,0 +1,3 @@
+from taskconflict.cli import main
+
+main()

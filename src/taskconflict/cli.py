@@ -1,0 +1,109 @@
+"""Command line of the workflow's stages: each subcommand calls one function of the package.
+
+Snakemake rules call these with explicit input and output paths and the job's own slice of
+the typed config as JSON (see `config.to_json`). They can also be run by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from taskconflict import config as cfg
+
+
+def _prepare_data(a: argparse.Namespace) -> None:
+    from taskconflict.data.prepare import prepare_task
+
+    prepare_task(cfg.from_json(cfg.TaskDataConfig, a.config), a.out)
+
+
+def _render(a: argparse.Namespace) -> None:
+    from taskconflict.prompts import render_task
+
+    render_task(a.task, a.style, a.data, a.out)
+
+
+def _corpus(a: argparse.Namespace) -> None:
+    from taskconflict.data.corpus import build_corpus
+
+    build_corpus(cfg.from_json(cfg.CorpusConfig, a.config), a.train, a.heldout)
+
+
+def _tokenizer(a: argparse.Namespace) -> None:
+    from taskconflict.data.world import lexicon_lines
+    from taskconflict.registry import registry_text
+    from taskconflict.tokenizer import train_tokenizer
+
+    extra = [*registry_text(), *lexicon_lines()]
+    train_tokenizer(a.corpus, a.out, cfg.from_json(cfg.TokenizerConfig, a.config), extra)
+
+
+def _pretrain(a: argparse.Namespace) -> None:
+    from taskconflict.pretrain import pretrain
+
+    pretrain(
+        corpus=a.corpus,
+        heldout=a.heldout,
+        tokenizer_dir=a.tokenizer,
+        shape=cfg.from_json(cfg.ModelShape, a.shape),
+        cfg=cfg.from_json(cfg.PretrainConfig, a.config),
+        out_dir=a.out,
+        threads=a.threads,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="taskconflict", description=__doc__)
+    sub = parser.add_subparsers(dest="stage", required=True)
+
+    def stage(name: str, run: Callable[[argparse.Namespace], None], help: str):
+        p = sub.add_parser(name, help=help)
+        p.set_defaults(run=run)
+        return p
+
+    p = stage("prepare-data", _prepare_data, "write one task's normalised splits")
+    p.add_argument("--config", required=True, help="TaskDataConfig as JSON")
+    p.add_argument("--out", required=True, help="folder for <split>.parquet")
+
+    p = stage("render", _render, "add source/target text in one prompt style")
+    p.add_argument("--task", required=True)
+    p.add_argument("--style", required=True)
+    p.add_argument("--data", required=True, help="folder of the task's normalised splits")
+    p.add_argument("--out", required=True)
+
+    p = stage("corpus", _corpus, "write the unlabelled pre-training corpus")
+    p.add_argument("--config", required=True, help="CorpusConfig as JSON")
+    p.add_argument("--train", required=True)
+    p.add_argument("--heldout", required=True)
+
+    p = stage("tokenizer", _tokenizer, "train the SentencePiece / T5 tokenizer")
+    p.add_argument("--config", required=True, help="TokenizerConfig as JSON")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--out", required=True)
+
+    p = stage("pretrain", _pretrain, "pre-train a small T5 with span corruption")
+    p.add_argument("--config", required=True, help="PretrainConfig as JSON")
+    p.add_argument("--shape", required=True, help="ModelShape as JSON")
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--heldout", required=True)
+    p.add_argument("--tokenizer", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=1)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        args.run(args)
+    except (ValueError, NotImplementedError, FileNotFoundError, KeyError) as error:
+        print(f"taskconflict {args.stage}: error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""Typed configuration, built once from the schema-validated config dictionary.
+
+The Snakefile validates `config.yaml` against the JSON schema, then calls `load_config`,
+which checks what a schema cannot (task names against the registry, references between
+keys) and returns frozen dataclasses. Rules hand each job only the section it needs, as
+JSON (`to_json`), so a change to one task's data parameters reruns only that task's jobs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from taskconflict import registry
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class TaskDataConfig:
+    """Everything that determines one task's data files."""
+
+    task: str
+    source: str
+    seed: int
+    train_size: int
+    test_size: int
+    validation_fraction: float
+    label_noise: float
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str
+    seed: int
+    tasks: dict[str, tuple[str, ...]]
+    train_size: int
+    test_size: int
+    validation_fraction: float
+    label_noise: float
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(t for names in self.tasks.values() for t in names)
+
+    def for_task(self, task: str) -> TaskDataConfig:
+        values = {
+            "seed": self.seed,
+            "train_size": self.train_size,
+            "test_size": self.test_size,
+            "validation_fraction": self.validation_fraction,
+            "label_noise": self.label_noise,
+        }
+        values.update(self.overrides.get(task, {}))
+        return TaskDataConfig(task=task, source=self.source, **values)
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Unlabelled generated text for the tokenizer and pre-training."""
+
+    seed: int = 0
+    sentences: int = 20000
+    heldout_sentences: int = 500
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    vocab_size: int = 1000
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    steps: int = 1000
+    batch_size: int = 32
+    input_length: int = 64
+    learning_rate: float = 2e-3
+    warmup_steps: int = 100
+    noise_density: float = 0.15
+    mean_span_length: float = 3.0
+    seed: int = 0
+    log_every: int = 20
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """The shape of a T5 v1.1 (gated-GELU, no dropout) that the workflow pre-trains."""
+
+    d_model: int
+    d_ff: int
+    d_kv: int
+    num_heads: int
+    num_layers: int
+    num_decoder_layers: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model size: either an existing checkpoint or a shape to pre-train."""
+
+    name: str
+    checkpoint: str | None = None
+    shape: ModelShape | None = None
+
+    @property
+    def pretrained_here(self) -> bool:
+        return self.shape is not None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One line of an experiment: an architecture and mode, with factors to expand over."""
+
+    architecture: str
+    mode: str
+    prompts: tuple[str, ...] = ("default",)
+    labels: tuple[str, ...] = ("default",)
+    decoder: tuple[str, ...] = ("pretrained",)
+    measure_decoder: bool = False
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    benchmarks: tuple[str, ...]
+    runs: tuple[RunSpec, ...]
+    model: str = "small"
+    seeds: str = "default"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    seeds: dict[str, int]
+    data: DataConfig
+    models: dict[str, ModelSpec]
+    corpus: CorpusConfig = CorpusConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    pretrain: PretrainConfig = PretrainConfig()
+
+    @property
+    def generated(self) -> bool:
+        return self.data.source == "generated"
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: Preset
+    experiments: dict[str, Experiment]
+
+    @property
+    def results(self) -> str:
+        return f"results/{self.preset.name}"
+
+
+def load_config(raw: dict[str, Any]) -> Config:
+    """Build the typed config from a dictionary that passed the JSON schema."""
+    name = raw["preset"]
+    if name not in raw["presets"]:
+        raise ConfigError(f"preset: {name!r} has no entry under 'presets'")
+    preset = _load_preset(name, raw["presets"][name], f"presets.{name}")
+    experiments = {
+        key: _load_experiment(key, value, preset, f"experiments.{key}")
+        for key, value in raw["experiments"].items()
+    }
+    return Config(preset=preset, experiments=experiments)
+
+
+def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
+    data = raw["data"]
+    tasks = {}
+    for benchmark, names in data["tasks"].items():
+        known = registry.BENCHMARKS.get(benchmark, ())
+        for i, task in enumerate(names):
+            if task not in known:
+                raise ConfigError(
+                    f"{key}.data.tasks.{benchmark}[{i}]: unknown task {task!r}; "
+                    f"{benchmark} tasks are: {', '.join(known) or '(none yet)'}"
+                )
+        tasks[benchmark] = tuple(names)
+    all_tasks = {t for names in tasks.values() for t in names}
+    for task in data.get("overrides", {}):
+        if task not in all_tasks:
+            raise ConfigError(
+                f"{key}.data.overrides.{task}: not a task of this preset "
+                f"({', '.join(sorted(all_tasks))})"
+            )
+    models = {}
+    for size, spec in raw["models"].items():
+        if "checkpoint" in spec:
+            models[size] = ModelSpec(name=size, checkpoint=spec["checkpoint"])
+        else:
+            models[size] = ModelSpec(name=size, shape=_build(ModelShape, spec))
+    if any(m.pretrained_here for m in models.values()):
+        for section in ("corpus", "tokenizer", "pretrain"):
+            if section not in raw:
+                raise ConfigError(f"{key}.{section}: required to pre-train models here")
+    data = dict(data)
+    data["tasks"] = tasks
+    return Preset(
+        name=name,
+        seeds=dict(raw["seeds"]),
+        data=_build(DataConfig, data),
+        models=models,
+        corpus=_build(CorpusConfig, raw.get("corpus", {})),
+        tokenizer=_build(TokenizerConfig, raw.get("tokenizer", {})),
+        pretrain=_build(PretrainConfig, raw.get("pretrain", {})),
+    )
+
+
+def _load_experiment(name: str, raw: dict[str, Any], preset: Preset, key: str) -> Experiment:
+    model = raw.get("model", "small")
+    if model not in preset.models:
+        raise ConfigError(
+            f"{key}.model: {model!r} is not a model of preset {preset.name!r} "
+            f"({', '.join(preset.models)})"
+        )
+    seeds = raw.get("seeds", "default")
+    if seeds not in preset.seeds:
+        raise ConfigError(
+            f"{key}.seeds: {seeds!r} is not a seed set of preset {preset.name!r} "
+            f"({', '.join(preset.seeds)})"
+        )
+    runs = []
+    for run in raw["runs"]:
+        run = {k: tuple(v) if isinstance(v, list) else v for k, v in run.items()}
+        for factor in ("prompts", "labels", "decoder"):
+            if isinstance(run.get(factor), str):
+                run[factor] = (run[factor],)
+        runs.append(_build(RunSpec, run))
+    return Experiment(
+        name=name,
+        benchmarks=tuple(raw["benchmarks"]),
+        runs=tuple(runs),
+        model=model,
+        seeds=seeds,
+        description=raw.get("description", ""),
+    )
+
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], values: dict[str, Any]) -> T:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def to_json(obj: Any) -> str:
+    """Serialise a config dataclass for a job's command line (sorted, so stable)."""
+    return json.dumps(dataclasses.asdict(obj), sort_keys=True)
+
+
+def from_json(cls: type[T], text: str) -> T:
+    values = json.loads(text)
+    if cls is ModelSpec and values.get("shape") is not None:
+        values["shape"] = ModelShape(**values["shape"])
+    return cls(**values)

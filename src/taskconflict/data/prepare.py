@@ -1,0 +1,56 @@
+"""The data stage: one task's normalised splits, written as parquet (the data contract).
+
+`results/<preset>/data/<benchmark>/<task>/<split>.parquet` with columns `idx`, the task's
+text fields (registry) and `label` (int class index, or float score for regression).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from taskconflict import registry
+from taskconflict.config import TaskDataConfig
+from taskconflict.data.glue_generated import generate_task
+from taskconflict.io import write_parquet
+
+
+def load_splits(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
+    """The splits of one task from its configured source."""
+    if cfg.source == "generated":
+        return generate_task(cfg)
+    raise NotImplementedError(
+        f"{cfg.task}: data source {cfg.source!r} is not available yet; "
+        "use a preset with data.source: generated"
+    )
+
+
+def check_splits(task: registry.Task, splits: dict[str, pd.DataFrame]) -> None:
+    """Fail with the task, split and row when a split breaks the data contract."""
+    missing = set(task.splits) - set(splits)
+    if missing:
+        raise ValueError(f"{task.name}: missing splits {sorted(missing)}")
+    for name, frame in splits.items():
+        for column in ("idx", *task.fields, "label"):
+            if column not in frame.columns:
+                raise ValueError(f"{task.name}/{name}: missing column {column!r}")
+        for column in task.fields:
+            bad = frame.index[frame[column].isna() | (frame[column].str.strip() == "")]
+            if len(bad):
+                raise ValueError(f"{task.name}/{name} row {bad[0]}: empty {column!r}")
+        if task.kind == registry.CLASSIFICATION:
+            bad = frame.index[~frame["label"].between(0, len(task.labels) - 1)]
+            if len(bad):
+                raise ValueError(
+                    f"{task.name}/{name} row {bad[0]}: label {frame['label'][bad[0]]} "
+                    f"outside 0..{len(task.labels) - 1}"
+                )
+
+
+def prepare_task(cfg: TaskDataConfig, out_dir: str | Path) -> None:
+    task = registry.get_task(cfg.task)
+    splits = load_splits(cfg)
+    check_splits(task, splits)
+    for name, frame in splits.items():
+        write_parquet(frame, Path(out_dir) / f"{name}.parquet")

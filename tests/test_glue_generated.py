@@ -1,0 +1,176 @@
+"""The generated GLUE-like benchmark: determinism, splits, learnability, shared forms."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+from taskconflict import registry
+from taskconflict.config import TaskDataConfig
+from taskconflict.data import world
+from taskconflict.data.glue_generated import GENERATORS, generate_task
+from taskconflict.data.prepare import check_splits, prepare_task
+from taskconflict.prompts import render
+
+GLUE = registry.BENCHMARKS["glue"]
+
+
+def cfg(task, **kw):
+    values = dict(task=task, source="generated", seed=3, train_size=600, test_size=150,
+                  validation_fraction=0.1, label_noise=0.1)
+    values.update(kw)
+    return TaskDataConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def glue():
+    return {t: generate_task(cfg(t)) for t in GLUE}
+
+
+def test_same_seed_gives_byte_identical_parquet(tmp_path):
+    for task in ("cola", "mnli"):
+        prepare_task(cfg(task), tmp_path / "a" / task)
+        prepare_task(cfg(task), tmp_path / "b" / task)
+        for split in registry.get_task(task).splits:
+            a = (tmp_path / "a" / task / f"{split}.parquet").read_bytes()
+            b = (tmp_path / "b" / task / f"{split}.parquet").read_bytes()
+            assert a == b, (task, split)
+
+
+def test_another_seed_gives_other_data():
+    a = generate_task(cfg("rte"))["train"]
+    b = generate_task(cfg("rte", seed=4))["train"]
+    assert not a.equals(b)
+
+
+def test_split_sizes_and_schema(glue):
+    for task_name, splits in glue.items():
+        task = registry.get_task(task_name)
+        check_splits(task, splits)
+        assert len(splits["validation"]) == 60
+        assert len(splits["train"]) == 540
+        assert len(splits["test"]) == 150
+        for frame in splits.values():
+            assert list(frame.columns) == ["idx", *task.fields, "label"]
+            assert frame["idx"].tolist() == list(range(len(frame)))
+            expected = "float64" if task.kind == registry.REGRESSION else "int64"
+            assert str(frame["label"].dtype) == expected
+    assert len(glue["mnli"]["test_mismatched"]) == 150
+
+
+def test_validation_and_test_are_held_out_of_train(glue):
+    for task_name, splits in glue.items():
+        fields = list(registry.get_task(task_name).fields)
+        keys = {name: set(map(tuple, f[fields].to_numpy())) for name, f in splits.items()}
+        assert not keys["train"] & keys["validation"], task_name
+        assert not keys["train"] & keys["test"], task_name
+
+
+def test_labels_cover_every_class_without_one_dominating(glue):
+    for task_name, splits in glue.items():
+        task = registry.get_task(task_name)
+        labels = splits["train"]["label"]
+        if task.kind == registry.REGRESSION:
+            assert 0.0 <= labels.min() and labels.max() <= 5.0
+            assert labels.std() > 1.0
+            continue
+        shares = labels.value_counts(normalize=True)
+        assert len(shares) == len(task.labels), task_name
+        assert shares.max() < 0.75, task_name
+
+
+def test_mismatched_domain_uses_words_training_never_sees(glue):
+    matched_words = {w for g in world.MATCHED_GENRES for w in world.GENRE_BY_NAME[g].places}
+    unseen_places = {w for g in world.MISMATCHED_GENRES for w in world.GENRE_BY_NAME[g].places}
+    text = " ".join(glue["mnli"]["train"]["premise"])
+    assert not unseen_places & set(text.split())
+    mismatched = " ".join(glue["mnli"]["test_mismatched"]["premise"]).split()
+    assert unseen_places & set(mismatched)
+    assert not matched_words & set(mismatched)
+
+
+POSITIVE = {w for s, v in world.OPINION_VERBS if s > 0 for f in v.forms for w in f}
+
+
+def sst2_rule(sentence):
+    """The generator's own rule, re-derived from the text: verb polarity, flipped by 'not'."""
+    words = sentence.split()
+    positive = any(w in POSITIVE for w in words)
+    return int(positive != ("not" in words))
+
+
+def test_sst2_labels_follow_a_rule_up_to_the_label_noise():
+    clean = generate_task(cfg("sst2", label_noise=0.0))["train"]
+    rule = clean["sentence"].map(sst2_rule)
+    assert (rule == clean["label"]).all()
+    noisy = generate_task(cfg("sst2", label_noise=0.2))["train"]
+    agreement = (noisy["sentence"].map(sst2_rule) == noisy["label"]).mean()
+    assert 0.72 < agreement < 0.88
+
+
+def test_cola_errors_are_broken_sentences():
+    clean = generate_task(cfg("cola", label_noise=0.0))["train"]
+    assert clean["sentence"].str.endswith(" .").all()
+    assert 0.2 < (clean["label"] == 0).mean() < 0.4
+    acceptable = set(clean.loc[clean.label == 1, "sentence"])
+    broken = set(clean.loc[clean.label == 0, "sentence"])
+    assert broken and not acceptable & broken
+
+
+def test_stsb_score_falls_with_the_number_of_changed_slots():
+    data = generate_task(cfg("stsb", label_noise=0.0))["train"]
+    same = data[data.sentence1 == data.sentence2]["label"]
+    assert same.mean() > 4.0
+    assert data["label"].corr(
+        pd.Series([len(set(a.split()) ^ set(b.split()))
+                   for a, b in zip(data.sentence1, data.sentence2, strict=True)])
+    ) < -0.5
+
+
+def bag_of_words_accuracy(texts, labels):
+    features = CountVectorizer(ngram_range=(1, 2)).fit_transform(texts)
+    model = LogisticRegression(max_iter=2000)
+    return cross_val_score(model, features, labels, cv=3).mean()
+
+
+def test_without_prompts_pair_tasks_cannot_be_told_apart(glue):
+    """MRPC, STS-B, MNLI and RTE inputs share one form: a bag-of-words classifier that
+    must name the task from the null-prompted input is near chance (25%); with the
+    default prompt it is perfect."""
+    pair_tasks = ("mrpc", "stsb", "mnli", "rte")
+    for style, low, high in (("null", 0.0, 0.45), ("default", 0.99, 1.0)):
+        texts, labels = [], []
+        for name in pair_tasks:
+            rendered = render(registry.get_task(name), glue[name]["train"][:400], style)
+            texts += list(rendered["source"])
+            labels += [name] * len(rendered)
+        accuracy = bag_of_words_accuracy(texts, labels)
+        assert low <= accuracy <= high, (style, accuracy)
+
+
+def test_labels_are_learnable_but_not_trivial(glue):
+    """A linear bag-of-words model beats the majority class on SST-2 yet stays well below
+    100: the labels depend on the words, plus noise and structure it cannot see. (CoLA's
+    errors are in word order, which a bag of words cannot see at all.)"""
+    for name in ("sst2",):
+        train = glue[name]["train"]
+        majority = train["label"].value_counts(normalize=True).max()
+        accuracy = bag_of_words_accuracy(train["sentence"], train["label"])
+        assert majority + 0.05 < accuracy < 0.97, (name, majority, accuracy)
+
+
+def test_too_many_examples_for_the_generator_is_a_clear_error(monkeypatch):
+    few = ["a .", "b .", "c ."]
+    monkeypatch.setitem(GENERATORS, "sst2", lambda rng, _: ({"sentence": rng.choice(few)}, 0))
+    with pytest.raises(RuntimeError, match="sst2: the generator yields fewer than 5"):
+        generate_task(cfg("sst2", train_size=5, test_size=1))
+
+
+def test_generation_is_independent_per_task():
+    """Changing one task's data parameters leaves the other tasks' data unchanged."""
+    a = generate_task(cfg("cola"))["train"]
+    generate_task(cfg("sst2", train_size=50))
+    assert a.equals(generate_task(cfg("cola"))["train"])
+    assert np.array_equal(a["label"], generate_task(cfg("cola"))["train"]["label"])

@@ -1,0 +1,47 @@
+# Data: one job per task writes its normalised splits; one job per task and prompt style
+# renders them as text-to-text source/target pairs. Tasks differ in their test splits
+# (MNLI has a mismatched one), so each rule has one variant per set of splits.
+
+
+def split_files(prefix, splits):
+    return [f"{prefix}/{split}.parquet" for split in splits]
+
+
+for splits, tasks in tasks_by_splits().items():
+    extra = "".join(f"_with_{s}" for s in splits[3:])
+
+    rule:
+        name:
+            f"prepare_data{extra}"
+        wildcard_constraints:
+            task="|".join(tasks),
+        output:
+            split_files(f"{RESULTS}/data/{{benchmark}}/{{task}}", splits),
+        params:
+            config=lambda w: as_arg(PRESET.data.for_task(w.task)),
+        log:
+            f"{RESULTS}/logs/prepare_data/{{benchmark}}/{{task}}.log",
+        threads: 1
+        resources:
+            mem_mb=2000,
+        shell:
+            "{TC} prepare-data --config {params.config} "
+            "--out $(dirname {output[0]}) > {log} 2>&1"
+
+    rule:
+        name:
+            f"render_prompts{extra}"
+        wildcard_constraints:
+            task="|".join(tasks),
+        input:
+            split_files(f"{RESULTS}/data/{{benchmark}}/{{task}}", splits),
+        output:
+            split_files(f"{RESULTS}/rendered/{{benchmark}}/{{task}}/{{style}}", splits),
+        log:
+            f"{RESULTS}/logs/render_prompts/{{benchmark}}/{{task}}/{{style}}.log",
+        threads: 1
+        resources:
+            mem_mb=2000,
+        shell:
+            "{TC} render --task {wildcards.task} --style {wildcards.style} "
+            "--data $(dirname {input[0]}) --out $(dirname {output[0]}) > {log} 2>&1"
