@@ -106,6 +106,7 @@ class ModelSpec:
     name: str
     checkpoint: str | None = None
     shape: ModelShape | None = None
+    pretrain_steps: int | None = None
 
     @property
     def pretrained_here(self) -> bool:
@@ -147,6 +148,11 @@ class Preset:
     @property
     def generated(self) -> bool:
         return self.data.source == "generated"
+
+    def pretrain_for(self, size: str) -> PretrainConfig:
+        """The pre-training recipe of one model size (its own step count, if it has one)."""
+        steps = self.models[size].pretrain_steps
+        return dataclasses.replace(self.pretrain, steps=steps) if steps else self.pretrain
 
 
 @dataclass(frozen=True)
@@ -196,7 +202,9 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
         if "checkpoint" in spec:
             models[size] = ModelSpec(name=size, checkpoint=spec["checkpoint"])
         else:
-            models[size] = ModelSpec(name=size, shape=_build(ModelShape, spec))
+            models[size] = ModelSpec(
+                name=size, shape=_build(ModelShape, spec), pretrain_steps=spec.get("pretrain_steps")
+            )
     if any(m.pretrained_here for m in models.values()):
         for section in ("corpus", "tokenizer", "pretrain"):
             if section not in raw:

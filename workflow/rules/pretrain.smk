@@ -43,7 +43,7 @@ rule pretrain:
         model=f"{RESULTS}/models/{{size}}/model.safetensors",
         log=f"{RESULTS}/models/{{size}}/pretrain_log.parquet",
     params:
-        config=as_arg(PRESET.pretrain),
+        config=lambda w: as_arg(PRESET.pretrain_for(w.size)),
         shape=lambda w: as_arg(PRESET.models[w.size].shape),
     log:
         f"{RESULTS}/logs/pretrain/{{size}}.log",

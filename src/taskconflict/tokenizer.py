@@ -1,0 +1,79 @@
+"""Train a T5-style SentencePiece tokenizer on the generated corpus.
+
+The result is a folder that loads with `AutoTokenizer.from_pretrained` exactly like a hub T5
+checkpoint (`spiece.model`, `tokenizer.json`, `tokenizer_config.json`), so the rest of the
+workflow never needs to know whether its tokenizer was trained here or downloaded.
+"""
+
+from __future__ import annotations
+
+import io
+import string
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import sentencepiece as spm
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, T5Tokenizer
+
+from taskconflict.config import TokenizerConfig
+
+SPIECE = "spiece.model"
+
+# Every printable ASCII character is a vocabulary piece, so digits or punctuation that the
+# corpus happens not to contain never become <unk>. (Byte fallback cannot do this: transformers'
+# T5Tokenizer rebuilds the Unigram model without it.)
+ASCII_LINE = " ".join(string.ascii_letters + string.digits + string.punctuation)
+
+
+def train_tokenizer(
+    corpus: Path, out_dir: Path, cfg: TokenizerConfig, extra_lines: Sequence[str] = ()
+) -> None:
+    """Train a unigram SentencePiece model with T5's special ids and save it as a T5 tokenizer.
+
+    `extra_lines` (prompts, label words) are trained on too, so they never become <unk>.
+    `cfg.vocab_size` is a soft limit: a small corpus may support fewer pieces.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spm.set_random_generator_seed(0)
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=_training_lines(Path(corpus), extra_lines),
+        model_writer=model,
+        model_type="unigram",
+        vocab_size=cfg.vocab_size,
+        hard_vocab_limit=False,
+        character_coverage=1.0,
+        byte_fallback=False,  # transformers' T5Tokenizer drops it on loading anyway
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        num_threads=1,
+        minloglevel=2,
+    )
+    (out_dir / SPIECE).write_bytes(model.getvalue())
+    # from_pretrained on the folder converts spiece.model properly; the vocab_file constructor
+    # does not (it tokenises whole words as <unk> in transformers 5).
+    tokenizer = T5Tokenizer.from_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+
+
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
+    return AutoTokenizer.from_pretrained(path)
+
+
+def _training_lines(corpus: Path, extra_lines: Sequence[str]) -> Iterator[str]:
+    """The corpus lines, then each distinct corpus word once, the extra lines and ASCII_LINE.
+
+    The distinct words matter: SentencePiece 0.2's unigram trainer only seeds its vocabulary
+    with substrings that are followed by more than one thing. In a corpus where every line ends
+    with " ." no word ends a line, so each is always followed by a space, and whole words would
+    never become pieces (the trained vocabulary collapses to ~100 fragments).
+    """
+    with corpus.open(encoding="utf-8") as f:
+        lines = [line.strip() for line in f if line.strip()]
+    yield from lines
+    yield from sorted({word for line in lines for word in line.split()})
+    yield from extra_lines
+    yield ASCII_LINE

@@ -1,0 +1,68 @@
+"""Shared fixtures: a tiny generated corpus and a tokenizer trained on it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from taskconflict.config import TokenizerConfig
+from taskconflict.registry import registry_text
+from taskconflict.tokenizer import train_tokenizer
+
+NAMES = "anna ben carla david emma felix greta hugo ida jonas karla leo".split()
+VERBS = "bought sold saw painted found lost washed borrowed".split()
+ADJECTIVES = "red blue green old new small big yellow".split()
+OBJECTS = "car house book dog bike lamp chair boat".split()
+PLACES = "paris rome berlin madrid oslo vienna lisbon prague".split()
+DAYS = "monday tuesday friday sunday".split()
+TEMPLATES = (
+    "{name} {verb} the {adj} {obj} in {place} .",
+    "the {obj} that {name} {verb} was {adj} .",
+    "{name} and {name2} went to {place} on {day} .",
+    "on {day} , {name} {verb} a {adj} {obj} .",
+    "{name} did not like the {adj} {obj} from {place} .",
+)
+
+
+@dataclass(frozen=True)
+class ToyCorpus:
+    corpus: Path
+    heldout: Path
+    lines: list[str]
+    heldout_lines: list[str]
+
+
+def toy_sentences(count: int, seed: int) -> list[str]:
+    """Template sentences of a tiny world ("anna bought the red car in paris .")."""
+    rng = random.Random(seed)
+    return [
+        rng.choice(TEMPLATES).format(
+            name=rng.choice(NAMES),
+            name2=rng.choice(NAMES),
+            verb=rng.choice(VERBS),
+            adj=rng.choice(ADJECTIVES),
+            obj=rng.choice(OBJECTS),
+            place=rng.choice(PLACES),
+            day=rng.choice(DAYS),
+        )
+        for _ in range(count)
+    ]
+
+
+@pytest.fixture(scope="session")
+def toy_corpus(tmp_path_factory: pytest.TempPathFactory) -> ToyCorpus:
+    folder = tmp_path_factory.mktemp("toy_corpus")
+    lines, heldout_lines = toy_sentences(3000, seed=0), toy_sentences(300, seed=1)
+    (folder / "corpus.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "heldout.txt").write_text("\n".join(heldout_lines) + "\n", encoding="utf-8")
+    return ToyCorpus(folder / "corpus.txt", folder / "heldout.txt", lines, heldout_lines)
+
+
+@pytest.fixture(scope="session")
+def toy_tokenizer_dir(toy_corpus: ToyCorpus, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("toy_tokenizer")
+    train_tokenizer(toy_corpus.corpus, folder, TokenizerConfig(vocab_size=500), registry_text())
+    return folder

@@ -1,0 +1,116 @@
+"""Configuration: schema validation and the typed config, failing early with the key named."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.utils import validate
+from workflow_helpers import ROOT, copy_workflow, planned_jobs, snakemake
+
+from taskconflict.config import ConfigError, TaskDataConfig, from_json, load_config, to_json
+
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def validated(raw):
+    """As the Snakefile does: the JSON schema (which also fills in defaults), then load."""
+    raw = copy.deepcopy(raw)
+    validate(raw, SCHEMA)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return validated(yaml.safe_load((ROOT / "config.yaml").read_text()))
+
+
+def test_every_preset_loads(raw):
+    for name in ("smoke", "demo", "paper"):
+        cfg = load_config(validated({**raw, "preset": name}))
+        assert cfg.preset.name == name
+        assert cfg.results == f"results/{name}"
+    demo = load_config(raw)
+    assert demo.preset.name == "demo"
+    assert demo.preset.data.task_names == registry_glue()
+    assert demo.preset.models["base"].shape.d_model > demo.preset.models["small"].shape.d_model
+    paper = load_config(validated({**raw, "preset": "paper"}))
+    assert paper.preset.models["small"].checkpoint == "google/t5-v1_1-small"
+    assert not paper.preset.generated
+
+
+def registry_glue():
+    from taskconflict.registry import BENCHMARKS
+
+    return BENCHMARKS["glue"]
+
+
+def test_per_task_overrides_apply_to_that_task_only(raw):
+    data = load_config(raw).preset.data
+    assert data.for_task("rte").train_size == 800
+    assert data.for_task("cola").train_size == 3000
+    assert data.for_task("rte").seed == data.for_task("cola").seed
+
+
+def test_job_parameters_round_trip_through_json(raw):
+    task = load_config(raw).preset.data.for_task("mnli")
+    assert from_json(TaskDataConfig, to_json(task)) == task
+
+
+def test_experiments_expand_factor_lists(raw):
+    table2 = load_config(raw).experiments["table2"]
+    assert table2.runs[1].prompts == ("null", "default", "diverse")
+    assert table2.runs[0].labels == ("default",)  # schema default, applied at validation
+
+
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda c: c["presets"]["demo"]["data"]["tasks"]["glue"].append("colaa"),
+         "presets.demo.data.tasks.glue[8]"),
+        (lambda c: c["presets"]["demo"]["data"]["overrides"].update({"sst": {}}),
+         "presets.demo.data.overrides.sst"),
+        (lambda c: c["experiments"]["table1"].update(model="huge"), "experiments.table1.model"),
+        (lambda c: c["experiments"]["table4"].update(seeds="many"), "experiments.table4.seeds"),
+    ],
+)
+def test_references_the_schema_cannot_check_name_the_key(raw, mutate, key):
+    bad = copy.deepcopy(raw)
+    mutate(bad)
+    with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        load_config(bad)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return copy_workflow(tmp_path_factory.mktemp("config"))
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ({"presets": {"demo": {"data": {"tasks": {"glue": ["cola", "colaa"]}}}}},
+         "presets.demo.data.tasks.glue[1]: unknown task 'colaa'"),
+        ({"presets": {"demo": {"pretrain": {"steps": -5}}}},
+         "On instance['presets']['demo']['pretrain']['steps']"),
+        ({"preset": "huge"}, "On instance['preset']"),
+        ({"experiments": {"table1": {"runs": [{"architecture": "rnn", "mode": "multi-task"}]}}},
+         "On instance['experiments']['table1']['runs'][0]['architecture']"),
+        ({"presets": {"demo": {"data": {"train_size": "many"}}}},
+         "On instance['presets']['demo']['data']['train_size']"),
+    ],
+)
+def test_bad_config_stops_snakemake_before_any_job(workdir, overrides, expected):
+    result = snakemake(workdir, "all", overrides=overrides)
+    assert result.returncode != 0
+    assert expected in result.stderr + result.stdout
+    assert not (workdir / "results").exists()
+
+
+def test_preset_switch_on_the_command_line(workdir):
+    result = snakemake(workdir, "-n", "all", "--config", "preset=smoke")
+    assert result.returncode == 0, result.stderr
+    jobs = planned_jobs(result.stdout)
+    assert jobs["pretrain"] == 2
+    assert jobs["prepare_data"] + jobs["prepare_data_with_test_mismatched"] == 4
+    assert "results/smoke/" in result.stdout and "results/demo/" not in result.stdout

@@ -1,0 +1,97 @@
+"""The whole workflow on the smoke preset, run by Snakemake in a temporary directory."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from transformers import AutoTokenizer, T5ForConditionalGeneration
+from workflow_helpers import copy_workflow, planned_jobs, snakemake
+
+from taskconflict import registry
+from taskconflict.config import PretrainConfig
+from taskconflict.pretrain import span_corruption_eval
+
+pytestmark = pytest.mark.workflow
+SMOKE_TASKS = ("cola", "stsb", "mnli", "rte")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> Path:
+    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    result = snakemake(workdir, "all", "--config", "preset=smoke")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return workdir
+
+
+def test_data_and_rendered_prompts_for_every_task(smoke):
+    results = smoke / "results" / "smoke"
+    for name in SMOKE_TASKS:
+        task = registry.get_task(name)
+        for split in task.splits:
+            data = pd.read_parquet(results / "data" / "glue" / name / f"{split}.parquet")
+            assert len(data) > 0 and list(data.columns) == ["idx", *task.fields, "label"]
+            for style in ("default", "null"):
+                rendered = pd.read_parquet(
+                    results / "rendered" / "glue" / name / style / f"{split}.parquet"
+                )
+                assert len(rendered) == len(data)
+                assert rendered["source"].str.startswith(f"{name} ").all() == (
+                    style == "default"
+                )
+    assert (results / "logs" / "prepare_data" / "glue" / "mnli.log").exists()
+
+
+def test_second_run_has_nothing_to_do(smoke):
+    result = snakemake(smoke, "-n", "all", "--config", "preset=smoke")
+    assert result.returncode == 0, result.stderr
+    assert planned_jobs(result.stdout) == {}
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_one_tasks_data_reruns_only_that_task(smoke):
+    overrides = {"presets": {"smoke": {"data": {"overrides": {"rte": {"train_size": 100}}}}}}
+    result = snakemake(smoke, "-n", "all", "--config", "preset=smoke", overrides=overrides)
+    assert result.returncode == 0, result.stderr
+    assert planned_jobs(result.stdout) == {"prepare_data": 1, "render_prompts": 2, "all": 1}
+    assert "wildcards: benchmark=glue, task=rte" in result.stdout
+
+
+def test_pretraining_loss_falls(smoke):
+    for size in ("small", "base"):
+        folder = smoke / "results" / "smoke" / "models" / size
+        log = pd.read_parquet(folder / "pretrain_log.parquet")
+        losses = log["loss"].dropna().to_numpy()
+        assert len(losses) >= 10
+        assert losses[-3:].mean() < 0.8 * losses[:3].mean(), size
+
+
+def test_checkpoint_loads_like_a_hub_model_and_knows_the_prompts(smoke):
+    folder = smoke / "results" / "smoke" / "models" / "small"
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = T5ForConditionalGeneration.from_pretrained(folder)
+    assert model.config.feed_forward_proj == "gated-gelu"
+    assert model.config.dropout_rate == 0.0
+    assert model.get_input_embeddings().num_embeddings >= len(tokenizer)
+    rendered = pd.read_parquet(
+        smoke / "results" / "smoke" / "rendered" / "glue" / "mnli" / "default" / "train.parquet"
+    )
+    for text in list(rendered["source"][:20]) + list(rendered["target"][:20]):
+        ids = tokenizer(text).input_ids
+        assert tokenizer.unk_token_id not in ids, text
+        assert tokenizer.decode(ids, skip_special_tokens=True) == text
+
+
+def test_pretrained_checkpoint_reconstructs_spans_better_than_fresh_init(smoke):
+    results = smoke / "results" / "smoke"
+    folder = results / "models" / "small"
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    pretrained = T5ForConditionalGeneration.from_pretrained(folder)
+    torch.manual_seed(0)
+    fresh = T5ForConditionalGeneration(pretrained.config)
+    heldout = (results / "corpus" / "heldout.txt").read_text().splitlines()
+    cfg = PretrainConfig(input_length=48)
+    ours = span_corruption_eval(pretrained, tokenizer, heldout, cfg, seed=1)
+    base = span_corruption_eval(fresh, tokenizer, heldout, cfg, seed=1)
+    assert ours["loss"] < base["loss"] - 1.0
+    assert ours["accuracy"] > base["accuracy"] + 0.1
