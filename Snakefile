@@ -31,6 +31,8 @@ RESULTS = CFG.results
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -38,3 +40,4 @@ rule all:
         data_outputs(),
         rendered_outputs(),
         model_outputs(),
+        report_outputs(),

@@ -55,6 +55,49 @@ def _pretrain(a: argparse.Namespace) -> None:
     )
 
 
+def _task_paths(pairs: list[str]) -> dict[str, str]:
+    """`task=path` arguments, in the order given."""
+    out = {}
+    for pair in pairs:
+        task, sep, path = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--data expects task=path, got {pair!r}")
+        out[task] = path
+    return out
+
+
+def _cell(text: str):
+    from taskconflict.grid import Cell
+
+    return cfg.from_json(Cell, text)
+
+
+def _train(a: argparse.Namespace) -> None:
+    from taskconflict.train import train_cell
+
+    train_cell(_cell(a.cell), cfg.from_json(cfg.TrainConfig, a.config), a.model,
+               _task_paths(a.data), a.out)
+
+
+def _evaluate(a: argparse.Namespace) -> None:
+    from taskconflict.evaluate import evaluate_cell
+
+    evaluate_cell(_cell(a.cell), cfg.from_json(cfg.TrainConfig, a.config), a.model, a.weights,
+                  _task_paths(a.data), a.out)
+
+
+def _table1(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_table1
+
+    write_table1(a.benchmark, a.metrics, a.out)
+
+
+def _figure2(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_figure2
+
+    write_figure2(a.conflict, a.png, a.pdf)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taskconflict", description=__doc__)
     sub = parser.add_subparsers(dest="stage", required=True)
@@ -92,6 +135,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=1)
+
+    p = stage("train", _train, "train one cell of the grid")
+    p.add_argument("--cell", required=True, help="Cell as JSON")
+    p.add_argument("--config", required=True, help="TrainConfig as JSON")
+    p.add_argument("--model", required=True, help="pre-trained checkpoint: folder or hub id")
+    p.add_argument("--data", required=True, nargs="+", help="task=rendered train.parquet")
+    p.add_argument("--out", required=True, help="the cell's run folder")
+
+    p = stage("evaluate", _evaluate, "score a trained cell on validation and test")
+    p.add_argument("--cell", required=True, help="Cell as JSON")
+    p.add_argument("--config", required=True, help="TrainConfig as JSON")
+    p.add_argument("--model", required=True, help="pre-trained checkpoint: folder or hub id")
+    p.add_argument("--weights", required=True, help="the cell's model.safetensors")
+    p.add_argument("--data", required=True, nargs="+", help="task=rendered split folder")
+    p.add_argument("--out", required=True, help="metrics.json")
+
+    p = stage("table1", _table1, "Table 1 (one benchmark) as CSV, Markdown and LaTeX")
+    p.add_argument("--benchmark", required=True)
+    p.add_argument("--metrics", required=True, nargs="+", help="the cells' metrics.json")
+    p.add_argument("--out", required=True, help="output path without extension")
+
+    p = stage("figure2", _figure2, "Figure 2 (one benchmark): conflict over training")
+    p.add_argument("--conflict", required=True, nargs="+", help="multi-task conflict.parquet")
+    p.add_argument("--png", required=True)
+    p.add_argument("--pdf", required=True)
     return parser
 
 

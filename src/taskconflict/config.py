@@ -88,6 +88,31 @@ class PretrainConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """The fine-tuning recipe of every cell (the paper's Appendix A in the paper preset)."""
+
+    steps: int = 300
+    batch_size: int = 16
+    """Examples per task per step."""
+    lr_multi_task: float = 5e-4
+    lr_single_task: float = 3e-4
+    warmup_steps: int = 0
+    clip_norm: float = 5.0
+    max_input_length: int = 256
+    max_target_length: int = 16
+    step_mode: str = "fused"
+    """fused: one forward/backward over the concatenated task batches; per-task: one pass per
+    task (as the paper's code). Both give the sum of the task gradients."""
+    log_every: int = 10
+    conflict_every: int = 50
+    """Measure conflict at step 0, every this many steps and at the end (0: never)."""
+    conflict_batches: int = 4
+    conflict_batch_size: int = 32
+    eval_batch_size: int = 64
+    threads: int = 1
+
+
+@dataclass(frozen=True)
 class ModelShape:
     """The shape of a T5 v1.1 (gated-GELU, no dropout) that the workflow pre-trains."""
 
@@ -144,6 +169,7 @@ class Preset:
     corpus: CorpusConfig = CorpusConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
     pretrain: PretrainConfig = PretrainConfig()
+    train: TrainConfig = TrainConfig()
 
     @property
     def generated(self) -> bool:
@@ -219,6 +245,7 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
         corpus=_build(CorpusConfig, raw.get("corpus", {})),
         tokenizer=_build(TokenizerConfig, raw.get("tokenizer", {})),
         pretrain=_build(PretrainConfig, raw.get("pretrain", {})),
+        train=_build(TrainConfig, raw.get("train", {})),
     )
 
 
@@ -266,6 +293,7 @@ def to_json(obj: Any) -> str:
 
 
 def from_json(cls: type[T], text: str) -> T:
+    """Rebuild a config dataclass (or grid Cell) from `to_json`."""
     values = json.loads(text)
     if cls is ModelSpec and values.get("shape") is not None:
         values["shape"] = ModelShape(**values["shape"])

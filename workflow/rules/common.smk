@@ -1,4 +1,5 @@
 # Helpers that turn the typed config into file lists and per-job parameters.
+import os
 import shlex
 
 from taskconflict import registry
@@ -53,3 +54,51 @@ def tasks_by_splits():
     for task in PRESET.data.task_names:
         groups.setdefault(registry.get_task(task).splits, []).append(task)
     return groups
+
+
+from taskconflict.grid import Cell, all_cells, experiment_cells
+
+CELLS = all_cells(CFG)
+
+
+def cell_of(w):
+    """The grid's cell for a job's wildcards (it knows whether to measure the decoder)."""
+    cell = Cell(w.benchmark, w.model, w.architecture, w.tasks, w.prompts, w.labels,
+                w.decoder, int(w.seed))
+    return CELLS.get(cell.id, cell)
+
+
+def cell_tasks(w):
+    if w.tasks == "multi":
+        return list(PRESET.data.tasks[w.benchmark])
+    return [w.tasks]
+
+
+def rendered_file(w, task, split):
+    return f"{RESULTS}/rendered/{w.benchmark}/{task}/{w.prompts}/{split}.parquet"
+
+
+def model_path(size):
+    """Where from_pretrained finds a model size: our pre-trained folder, or the checkpoint."""
+    spec = PRESET.models[size]
+    return f"{RESULTS}/models/{size}" if spec.pretrained_here else spec.checkpoint
+
+
+def model_inputs(size):
+    spec = PRESET.models[size]
+    return [f"{RESULTS}/models/{size}/model.safetensors"] if spec.pretrained_here else []
+
+
+def table_cells(experiment, benchmark):
+    return [c for c in experiment_cells(CFG, experiment) if c.benchmark == benchmark]
+
+
+def report_outputs():
+    outputs = []
+    for benchmark in CFG.experiments["table1"].benchmarks:
+        if benchmark in PRESET.data.tasks:
+            outputs += expand(f"{RESULTS}/tables/table1_{benchmark}.{{ext}}",
+                              ext=("csv", "md", "tex"))
+            outputs += expand(f"{RESULTS}/figures/figure2_{benchmark}.{{ext}}",
+                              ext=("png", "pdf"))
+    return outputs

@@ -1,0 +1,63 @@
+"""Evaluate a trained cell on validation and test (and MNLI mismatched).
+
+Text-to-text models are scored on what they generate (greedy `generate`, not the argmax of
+teacher-forced logits): the text is parsed back to a label, and an output that matches no
+label word is a "bad output", counted and scored wrong. Canonical heads predict labels.
+Writes `metrics.json`: {"cell": id, "tasks": {task: {split: {metric: x100, "bad_outputs",
+"examples"}}}}.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import safetensors.torch
+import torch
+from transformers import AutoTokenizer
+
+from taskconflict import metrics, registry
+from taskconflict.batches import eval_batches, load_task_data
+from taskconflict.config import TrainConfig
+from taskconflict.grid import Cell
+from taskconflict.io import write_json
+from taskconflict.models import MultiTaskModel
+from taskconflict.train import load_model
+
+
+def max_answer_tokens(task: registry.Task, tokenizer, cap: int) -> int:
+    """Room for the longest answer (label word or score) plus end-of-sequence."""
+    answers = list(task.labels) or ["5.0", "0.0"]
+    return min(cap, max(len(tokenizer(a).input_ids) for a in answers) + 1)
+
+
+@torch.no_grad()
+def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokenizer,
+                  cfg: TrainConfig) -> dict[str, float]:
+    data = load_task_data(task, path, tokenizer, cfg.max_input_length, cfg.max_target_length,
+                          generative=model.generative)
+    new_tokens = max_answer_tokens(task, tokenizer, cfg.max_target_length)
+    predictions = []
+    for batch in eval_batches(data, cfg.eval_batch_size):
+        outputs = model.predict(task.name, batch, tokenizer, new_tokens)
+        if model.generative:
+            outputs = [metrics.parse_prediction(task, text) for text in outputs]
+        predictions += outputs
+    return metrics.score(task, predictions, data.frame["label"].tolist())
+
+
+def evaluate_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path, weights: str | Path,
+                  data: dict[str, str | Path], out_json: str | Path) -> None:
+    """Score the cell's final model; `data` maps each task to its rendered-split folder."""
+    torch.set_num_threads(cfg.threads)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = load_model(cell, model_dir, list(data))
+    safetensors.torch.load_model(model, str(weights), strict=True)
+    model.eval()
+    results = {}
+    for name, folder in data.items():
+        task = registry.get_task(name)
+        results[name] = {
+            split: predict_split(model, task, Path(folder) / f"{split}.parquet", tokenizer, cfg)
+            for split in task.splits if split != "train"
+        }
+    write_json({"cell": cell.id, "tasks": results}, out_json)
