@@ -34,11 +34,12 @@ def _corpus(a: argparse.Namespace) -> None:
 
 def _tokenizer(a: argparse.Namespace) -> None:
     from taskconflict.data.world import lexicon_lines
-    from taskconflict.registry import registry_text
+    from taskconflict.registry import label_words, registry_text
     from taskconflict.tokenizer import train_tokenizer
 
     extra = [*registry_text(), *lexicon_lines()]
-    train_tokenizer(a.corpus, a.out, cfg.from_json(cfg.TokenizerConfig, a.config), extra)
+    train_tokenizer(a.corpus, a.out, cfg.from_json(cfg.TokenizerConfig, a.config), extra,
+                    whole_words=label_words())
 
 
 def _pretrain(a: argparse.Namespace) -> None:
@@ -73,10 +74,15 @@ def _cell(text: str):
 
 
 def _train(a: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from taskconflict.evaluate import evaluate_cell
     from taskconflict.train import train_cell
 
-    train_cell(_cell(a.cell), cfg.from_json(cfg.TrainConfig, a.config), a.model,
-               _task_paths(a.data), a.out)
+    cell, config = _cell(a.cell), cfg.from_json(cfg.TrainConfig, a.config)
+    data, out = _task_paths(a.data), Path(a.out)
+    train_cell(cell, config, a.model, {t: Path(d) / "train.parquet" for t, d in data.items()}, out)
+    evaluate_cell(cell, config, a.model, out / "model.safetensors", data, out / "metrics.json")
 
 
 def _evaluate(a: argparse.Namespace) -> None:
@@ -136,11 +142,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=1)
 
-    p = stage("train", _train, "train one cell of the grid")
+    p = stage("train", _train, "train one cell of the grid, then evaluate it")
     p.add_argument("--cell", required=True, help="Cell as JSON")
     p.add_argument("--config", required=True, help="TrainConfig as JSON")
     p.add_argument("--model", required=True, help="pre-trained checkpoint: folder or hub id")
-    p.add_argument("--data", required=True, nargs="+", help="task=rendered train.parquet")
+    p.add_argument("--data", required=True, nargs="+", help="task=rendered split folder")
     p.add_argument("--out", required=True, help="the cell's run folder")
 
     p = stage("evaluate", _evaluate, "score a trained cell on validation and test")

@@ -165,6 +165,11 @@ def registry_text() -> list[str]:
     return lines
 
 
+def label_words() -> list[str]:
+    """Every label word of every task, once."""
+    return sorted({word for task in TASKS.values() for word in task.labels})
+
+
 class _Blank(dict):
     def __missing__(self, key: str) -> str:
         return ""

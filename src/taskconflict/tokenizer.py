@@ -18,6 +18,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase, T5Tokenizer
 from taskconflict.config import TokenizerConfig
 
 SPIECE = "spiece.model"
+WORD_START = "\u2581"  # SentencePiece's word-boundary mark
 
 # Every printable ASCII character is a vocabulary piece, so digits or punctuation that the
 # corpus happens not to contain never become <unk>. (Byte fallback cannot do this: transformers'
@@ -26,12 +27,19 @@ ASCII_LINE = " ".join(string.ascii_letters + string.digits + string.punctuation)
 
 
 def train_tokenizer(
-    corpus: Path, out_dir: Path, cfg: TokenizerConfig, extra_lines: Sequence[str] = ()
+    corpus: Path,
+    out_dir: Path,
+    cfg: TokenizerConfig,
+    extra_lines: Sequence[str] = (),
+    whole_words: Sequence[str] = (),
 ) -> None:
     """Train a unigram SentencePiece model with T5's special ids and save it as a T5 tokenizer.
 
     `extra_lines` (prompts, label words) are trained on too, so they never become <unk>.
-    `cfg.vocab_size` is a soft limit: a small corpus may support fewer pieces.
+    `whole_words` (label words) become single pieces at the start of a word, so an answer is
+    one decision token, not a spelling: the unigram trainer would otherwise split words that
+    the corpus never contains into characters. `cfg.vocab_size` is a soft limit: a small
+    corpus may support fewer pieces.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -51,6 +59,7 @@ def train_tokenizer(
         bos_id=-1,
         num_threads=1,
         minloglevel=2,
+        user_defined_symbols=[WORD_START + word for word in sorted(set(whole_words))],
     )
     (out_dir / SPIECE).write_bytes(model.getvalue())
     # from_pretrained on the folder converts spiece.model properly; the vocab_file constructor

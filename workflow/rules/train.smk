@@ -1,4 +1,4 @@
-# Training and evaluation: one job each per cell (grid.py). A cell's folder is its id:
+# Training and evaluation: one job per cell (grid.py). A cell's folder is its id:
 # runs/<benchmark>/<model>/<architecture>/<task or multi>/<prompts>-<labels>-<decoder>/seed<n>
 
 
@@ -20,19 +20,27 @@ CELL_DIR = (
 
 
 rule train:
+    """Train one cell and evaluate its final model, in one process: starting Python with torch
+    and transformers costs seconds, more than many small cells take to evaluate."""
     input:
         model=lambda w: model_inputs(w.model),
-        data=lambda w: [rendered_file(w, task, "train") for task in cell_tasks(w)],
+        data=lambda w: [
+            rendered_file(w, task, split)
+            for task in cell_tasks(w)
+            for split in registry.get_task(task).splits
+        ],
     output:
         weights=f"{CELL_DIR}/model.safetensors",
         log=f"{CELL_DIR}/train_log.parquet",
         conflict=f"{CELL_DIR}/conflict.parquet",
+        metrics=f"{CELL_DIR}/metrics.json",
     params:
         cell=lambda w: as_arg(cell_of(w)),
         config=as_arg(PRESET.train),
         model=lambda w: model_path(w.model),
         data=lambda w: " ".join(
-            f"{task}={rendered_file(w, task, 'train')}" for task in cell_tasks(w)
+            f"{task}={os.path.dirname(rendered_file(w, task, 'train'))}"
+            for task in cell_tasks(w)
         ),
     log:
         f"{RESULTS}/logs/train/{CELL_DIR.removeprefix(RESULTS + '/runs/')}.log",
@@ -42,33 +50,3 @@ rule train:
     shell:
         "{TC} train --cell {params.cell} --config {params.config} --model {params.model} "
         "--data {params.data} --out $(dirname {output.weights}) > {log} 2>&1"
-
-
-rule evaluate:
-    input:
-        model=lambda w: model_inputs(w.model),
-        weights=f"{CELL_DIR}/model.safetensors",
-        data=lambda w: [
-            rendered_file(w, task, split)
-            for task in cell_tasks(w)
-            for split in registry.get_task(task).splits[1:]
-        ],
-    output:
-        f"{CELL_DIR}/metrics.json",
-    params:
-        cell=lambda w: as_arg(cell_of(w)),
-        config=as_arg(PRESET.train),
-        model=lambda w: model_path(w.model),
-        data=lambda w: " ".join(
-            f"{task}={os.path.dirname(rendered_file(w, task, 'test'))}"
-            for task in cell_tasks(w)
-        ),
-    log:
-        f"{RESULTS}/logs/evaluate/{CELL_DIR.removeprefix(RESULTS + '/runs/')}.log",
-    threads: PRESET.train.threads
-    resources:
-        mem_mb=4000,
-    shell:
-        "{TC} evaluate --cell {params.cell} --config {params.config} "
-        "--model {params.model} --weights {input.weights} --data {params.data} "
-        "--out {output} > {log} 2>&1"

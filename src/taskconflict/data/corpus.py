@@ -1,9 +1,10 @@
 """Unlabelled text from the generated world, for the tokenizer and for pre-training.
 
-Documents of one to three sentences in every form the tasks use (statements in all genres,
-negations, opinions, questions), so the pre-trained model knows the tasks' language but has
-seen none of their labels. Drawn from its own seed, independent of the task data: changing
-a task's data never retrains the tokenizer or the model.
+Documents about one event each, in every form the tasks use (statements in all genres,
+restatements, questions with answers, denials, opinions), so the pre-trained model knows the
+tasks' language and how mentions of one event relate, but has seen none of their labels.
+Drawn from its own seed, independent of the task data: changing a task's data never retrains
+the tokenizer or the model.
 """
 
 from __future__ import annotations
@@ -17,23 +18,47 @@ from taskconflict.config import CorpusConfig
 from taskconflict.data import world
 from taskconflict.io import write_lines
 
+GENRE_NAMES = tuple(g.name for g in world.GENRES)
 
-def _sentence(rng: random.Random) -> str:
-    genres = tuple(g.name for g in world.GENRES)
+
+def _mention(fact: world.Fact, rng: random.Random) -> str:
+    """Another sentence about the same event: a restatement (other form, synonyms, fewer
+    details), a question with its answer, a denial of a changed detail, or an opinion."""
     kind = rng.random()
-    if kind < 0.2:
-        return world.opinion(rng, genres)[0]
-    fact = world.random_fact(rng, genres)
-    if kind < 0.35:
-        return world.question(fact, rng.choice(world.QUESTION_SLOTS), rng)
-    if kind < 0.45:
-        fact = replace(fact, negated=True)
-    return world.realise(fact, rng)
+    if kind < 0.4:
+        optional = [s for s in world.OPTIONAL_SLOTS if getattr(fact, s) is not None]
+        dropped = tuple(rng.sample(optional, rng.randrange(len(optional) + 1)))
+        return world.realise(world.drop(fact, dropped), rng)
+    if kind < 0.65:
+        asked = rng.choice(["subject", "thing", "place", "time"])
+        if getattr(fact, asked) is None:
+            return world.question(fact, "yes-no", rng) + " yes ."
+        return world.question(fact, asked, rng) + " " + world.answer(fact, asked, rng) + " ."
+    if kind < 0.8:
+        changed = world.perturb(fact, 1, rng)
+        return world.realise(replace(changed, negated=True), rng)
+    if kind < 0.9:
+        return world.elaborate(world.realise(fact, rng), fact, rng)
+    return world.opinion(rng, (fact.genre,))[0]
+
+
+def document(rng: random.Random) -> str:
+    """An event and one to three further mentions of it (sometimes an unrelated sentence):
+    masked words can often be recovered from another mention, so span corruption teaches the
+    model to align and copy across sentences, as the pair tasks need."""
+    fact = world.random_fact(rng, GENRE_NAMES)
+    sentences = [world.realise(fact, rng)]
+    for _ in range(rng.randint(1, 3)):
+        if rng.random() < 0.15:
+            sentences.append(world.realise(world.random_fact(rng, GENRE_NAMES), rng))
+        else:
+            sentences.append(_mention(fact, rng))
+    return " ".join(sentences)
 
 
 def documents(n: int, seed: int) -> list[str]:
     rng = random.Random(seed)
-    return [" ".join(_sentence(rng) for _ in range(rng.randint(1, 3))) for _ in range(n)]
+    return [document(rng) for _ in range(n)]
 
 
 def build_corpus(cfg: CorpusConfig, train_path: str | Path, heldout_path: str | Path) -> None:

@@ -2,9 +2,14 @@
 
 Each task is a learnable function of sentences from the shared world (`world.py`) plus label
 noise, so single-task scores sit below 100 and transfer can go either way. Several tasks
-share input forms on purpose: MRPC, STS-B, MNLI and RTE are all pairs of event sentences,
-CoLA and SST-2 single sentences, QQP pairs of questions. Without a prompt, a model cannot
-tell from the input alone which label space to answer in.
+share input forms on purpose: MRPC, STS-B, MNLI and RTE are all pairs of event sentences made
+by one generator, CoLA and SST-2 single sentences, QQP pairs of questions. Without a prompt, a
+model cannot tell from the input alone which label space to answer in, and the pair tasks
+read the same pairs differently.
+
+The labels hinge on salient cues (negation, an added detail, a dropped detail, a word out of
+place) rather than on deep comparison, so that the small models the offline presets train in
+a few hundred steps can learn them.
 """
 
 from __future__ import annotations
@@ -25,40 +30,33 @@ Example = tuple[dict[str, str], float]
 
 
 def _cola(rng: random.Random, genres: tuple[str, ...]) -> Example:
-    """Acceptability: a well-formed sentence, or one broken by a small syntactic error."""
+    """Acceptability: a well-formed sentence, or one broken by a local syntactic error."""
     if rng.random() < 0.3:
         sentence, _ = world.opinion(rng, genres)
     else:
         sentence = world.realise(world.random_fact(rng, genres), rng)
-    if rng.random() < 0.3:
+    if rng.random() < 0.35:
         return {"sentence": _corrupt(sentence, rng)}, 0
     return {"sentence": sentence}, 1
 
 
 _BASE_OF_PAST = {
     past: base
-    for genre in world.GENRES
-    for verb in genre.verbs
+    for verb in [v for genre in world.GENRES for v in genre.verbs]
+    + [v for _, v in world.OPINION_VERBS]
     for base, past, _ in verb.forms
     if base != past
 }
 
 
 def _corrupt(sentence: str, rng: random.Random) -> str:
+    """A repeated word, a verb in the wrong form, a missing or misplaced determiner."""
     words = sentence.split()
     body = len(words) - 1  # keep the final punctuation in place
     while True:
-        kind = rng.choice(["swap", "drop", "repeat", "tense", "determiner"])
+        kind = rng.choice(["repeat", "tense", "no determiner", "determiner"])
         out = list(words)
-        if kind == "swap":
-            i = rng.randrange(body - 1)
-            out[i], out[i + 1] = out[i + 1], out[i]
-        elif kind == "drop":  # dropping "," or "not" could leave a good sentence
-            i = rng.randrange(body)
-            if out[i] in (",", "not"):
-                continue
-            del out[i]
-        elif kind == "repeat":
+        if kind == "repeat":
             i = rng.randrange(body)
             out.insert(i, out[i])
         elif kind == "tense":
@@ -67,6 +65,10 @@ def _corrupt(sentence: str, rng: random.Random) -> str:
                 continue
             i = rng.choice(past)
             out[i] = _BASE_OF_PAST[out[i]]
+        elif kind == "no determiner":
+            if "the" not in out:
+                continue
+            out.remove("the")
         elif kind == "determiner":
             if "the" not in out:
                 continue
@@ -82,100 +84,98 @@ def _sst2(rng: random.Random, genres: tuple[str, ...]) -> Example:
     return {"sentence": sentence}, int(polarity > 0)
 
 
+# The sentence-pair tasks share one generator: a sentence about an event, and a second
+# sentence made from it by one operation. Each task reads the operation its own way (MRPC
+# counts a shortened restatement as a different claim, MNLI as entailed), so the same pair
+# can carry different labels in different tasks.
+RESTATE, SHORTEN, ELABORATE, NEGATE = "restate", "shorten", "elaborate", "negate"
+PAIR_OPERATIONS = ((RESTATE, 0.35), (SHORTEN, 0.2), (ELABORATE, 0.25), (NEGATE, 0.2))
+
+
+def _pair(rng: random.Random, genres: tuple[str, ...]) -> tuple[str, str, str]:
+    fact = world.random_fact(rng, genres, p_optional=0.8)
+    operation = rng.choices(*zip(*PAIR_OPERATIONS, strict=True))[0]
+    optional = [s for s in world.OPTIONAL_SLOTS if getattr(fact, s) is not None]
+    if operation == SHORTEN and not optional:
+        operation = RESTATE
+    if operation == RESTATE:
+        second = world.realise(fact, rng)
+    elif operation == SHORTEN:
+        dropped = rng.sample(optional, rng.randint(1, len(optional)))
+        second = world.realise(world.drop(fact, tuple(dropped)), rng)
+    elif operation == ELABORATE:
+        second = world.elaborate(world.realise(fact, rng), fact, rng)
+    else:
+        kept = world.drop(fact, tuple(rng.sample(optional, rng.randrange(len(optional) + 1))))
+        second = world.realise(replace(kept, negated=True), rng)
+    return world.realise(fact, rng), second, operation
+
+
 def _mrpc(rng: random.Random, genres: tuple[str, ...]) -> Example:
-    """Paraphrase: the same event in other words, or an event that differs in a slot."""
-    fact = world.random_fact(rng, genres)
-    equivalent = rng.random() < 0.6
-    other = fact if equivalent else world.perturb(fact, rng.choice([1, 1, 2]), rng)
-    pair = {"sentence1": world.realise(fact, rng), "sentence2": world.realise(other, rng)}
-    return pair, int(equivalent)
+    """Paraphrase: only a full restatement says the same; fewer or more details do not."""
+    first, second, operation = _pair(rng, genres)
+    return {"sentence1": first, "sentence2": second}, int(operation == RESTATE)
+
+
+STS_SCORES = {RESTATE: 5.0, SHORTEN: 3.75, ELABORATE: 2.5, NEGATE: 1.0}
 
 
 def _stsb(rng: random.Random, genres: tuple[str, ...]) -> Example:
-    """Similarity 0-5: five minus 1.25 per slot in which the two events differ, plus noise."""
-    fact = world.random_fact(rng, genres, p_optional=0.9)
-    differing = rng.randrange(5)
-    other = world.perturb(fact, differing, rng)
-    score = 5.0 - 1.25 * differing + rng.gauss(0.0, 0.3)
-    pair = {"sentence1": world.realise(fact, rng), "sentence2": world.realise(other, rng)}
-    return pair, round(min(5.0, max(0.0, score)), 2)
+    """Similarity 0-5: graded by the operation, plus noise."""
+    first, second, operation = _pair(rng, genres)
+    score = STS_SCORES[operation] + rng.gauss(0.0, 0.35)
+    return {"sentence1": first, "sentence2": second}, round(min(5.0, max(0.0, score)), 2)
 
 
-def _qqp(rng: random.Random, genres: tuple[str, ...]) -> Example:
-    """Duplicate questions: same question about the same event, or not."""
-    fact = world.random_fact(rng, genres)
-    asked = rng.choice(world.QUESTION_SLOTS)
-    first = world.question(fact, asked, rng)
-    if rng.random() < 0.45:
-        return {"question1": first, "question2": world.question(fact, asked, rng)}, 1
-    if rng.random() < 0.5:  # change a slot that the question mentions
-        slot = rng.choice(world.question_mentions(fact, asked))
-        other_fact, other_asked = world.change_slot(fact, slot, rng), asked
-    else:
-        other_fact, other_asked = fact, rng.choice([s for s in world.QUESTION_SLOTS if s != asked])
-    second = world.question(other_fact, other_asked, rng)
-    return {"question1": first, "question2": second}, int(second == first)
-
-
-def _inference(rng: random.Random, genres: tuple[str, ...]) -> tuple[str, str, int]:
-    """A premise and a hypothesis: 0 entailed, 1 neutral, 2 contradicted.
-
-    Entailed: a restatement of part of the premise. Contradicted: the restatement with one
-    stated slot changed, or negated. Neutral: the hypothesis adds a slot the premise leaves
-    unsaid.
-    """
-    fact = world.random_fact(rng, genres, p_optional=0.8)
-    label = rng.randrange(3)
-    optional = [s for s in world.OPTIONAL_SLOTS if getattr(fact, s) is not None]
-    if label == 1:
-        missing = [s for s in world.OPTIONAL_SLOTS if getattr(fact, s) is None]
-        if missing:  # the premise leaves a slot unsaid; the hypothesis fills it in
-            premise = fact
-            hypothesis = world.change_slot(fact, rng.choice(missing), rng)
-        else:
-            hidden = rng.choice(optional)
-            premise, hypothesis = world.drop(fact, (hidden,)), fact
-        kept = [s for s in world.OPTIONAL_SLOTS if getattr(premise, s) is not None]
-        hypothesis = world.drop(hypothesis, tuple(rng.sample(kept, rng.randrange(len(kept) + 1))))
-        return world.realise(premise, rng), world.realise(hypothesis, rng), 1
-    restated = world.drop(fact, tuple(rng.sample(optional, rng.randrange(len(optional) + 1))))
-    if label == 2:
-        if rng.random() < 0.3:
-            restated = replace(restated, negated=True)
-        else:
-            restated = world.perturb(restated, 1, rng)
-    return world.realise(fact, rng), world.realise(restated, rng), label
+NLI_LABELS = {RESTATE: 0, SHORTEN: 0, ELABORATE: 1, NEGATE: 2}
+"""Entailed, neutral (adds what the premise does not say), contradicted."""
 
 
 def _mnli(rng: random.Random, genres: tuple[str, ...]) -> Example:
-    premise, hypothesis, label = _inference(rng, genres)
-    return {"premise": premise, "hypothesis": hypothesis}, label
+    premise, hypothesis, operation = _pair(rng, genres)
+    return {"premise": premise, "hypothesis": hypothesis}, NLI_LABELS[operation]
 
 
 def _rte(rng: random.Random, genres: tuple[str, ...]) -> Example:
-    """Two-way inference from the same generator as MNLI: entailment / not_entailment."""
-    premise, hypothesis, label = _inference(rng, genres)
-    if label != 0 and rng.random() < 0.5:  # balance the two classes
-        premise, hypothesis, label = _inference(rng, genres)
-    return {"sentence1": premise, "sentence2": hypothesis}, int(label != 0)
+    """Two-way inference on MNLI's pairs: entailment / not_entailment."""
+    premise, hypothesis, operation = _pair(rng, genres)
+    return {"sentence1": premise, "sentence2": hypothesis}, int(NLI_LABELS[operation] != 0)
+
+
+def _qqp(rng: random.Random, genres: tuple[str, ...]) -> Example:
+    """Duplicate questions: the same question reworded, or one that asks something else
+    (another slot, a negated or a more specific question)."""
+    fact = world.random_fact(rng, genres)
+    asked = rng.choice(world.QUESTION_SLOTS)
+    first = world.question(fact, asked, rng)
+    kind = rng.random()
+    if kind < 0.45:
+        return {"question1": first, "question2": world.question(fact, asked, rng)}, 1
+    if kind < 0.6:
+        other = rng.choice([s for s in world.QUESTION_SLOTS if s != asked])
+        second = world.question(fact, other, rng)
+    elif kind < 0.8:
+        second = world.question(fact, "why-not", rng)
+    else:
+        second = world.elaborate(world.question(fact, asked, rng), fact, rng)
+    return {"question1": first, "question2": second}, int(second == first)
 
 
 def _qnli(rng: random.Random, genres: tuple[str, ...]) -> Example:
-    """Does the sentence answer the question? Not when it leaves the asked slot unsaid or
-    is about another event."""
+    """Does the sentence answer the question? Not when it leaves the asked detail unsaid or
+    denies the event."""
     fact = world.random_fact(rng, genres, p_optional=0.9)
-    asked = rng.choice(["subject", "thing", "place", "time"])
+    asked = rng.choice(["subject", "thing", "place", "place", "time", "time"])
     if getattr(fact, asked) is None:
         fact = world.change_slot(fact, asked, rng)
     q = world.question(fact, asked, rng)
     if rng.random() < 0.5:
         return {"question": q, "sentence": world.realise(fact, rng)}, 0
-    if asked in world.OPTIONAL_SLOTS and rng.random() < 0.5:
-        answerless = world.drop(fact, (asked,))
+    if asked in world.OPTIONAL_SLOTS and rng.random() < 0.6:
+        unanswered = world.drop(fact, (asked,))
     else:
-        given = [s for s in ("subject", "thing", "verb") if s != asked]
-        answerless = world.change_slot(fact, rng.choice(given), rng)
-    return {"question": q, "sentence": world.realise(answerless, rng)}, 1
+        unanswered = replace(fact, negated=True)
+    return {"question": q, "sentence": world.realise(unanswered, rng)}, 1
 
 
 GENERATORS: dict[str, Callable[[random.Random, tuple[str, ...]], Example]] = {

@@ -264,9 +264,30 @@ def question(fact: Fact, asked: str, rng: random.Random) -> str:
         words = ["where", "did", subject, base, noun, *time]
     elif asked == "time":
         words = ["when", "did", subject, base, noun, *place]
+    elif asked == "why-not":
+        words = ["why", "did", subject, "not", base, noun, *place, *time]
     else:
         raise ValueError(f"unknown question slot {asked!r}")
     return " ".join(words) + " ?"
+
+
+def elaborate(sentence: str, fact: Fact, rng: random.Random) -> str:
+    """The sentence with a detail its fact does not contain: a companion of the subject."""
+    other = rng.choice([p for i, p in enumerate(PEOPLE) if i != fact.subject])
+    return f"{sentence[:-2]} with {other} {sentence[-1]}"
+
+
+def answer(fact: Fact, asked: str, rng: random.Random) -> str:
+    """The words that answer a question about `asked`."""
+    if asked == "subject":
+        return PEOPLE[fact.subject]
+    if asked == "thing":
+        return _noun_phrase(fact, rng)
+    if asked == "place":
+        return f"in {fact.lexicon.places[fact.place]}"
+    if asked == "time":
+        return TIMES[fact.time]
+    raise ValueError(f"no answer words for {asked!r}")
 
 
 def opinion(rng: random.Random, genres: tuple[str, ...] = MATCHED_GENRES,
@@ -295,8 +316,8 @@ def opinion(rng: random.Random, genres: tuple[str, ...] = MATCHED_GENRES,
 
 def lexicon_lines() -> list[str]:
     """Every word of the world, so a tokenizer trained on the corpus never meets <unk>."""
-    words = [*PEOPLE, *TIMES, ",", ".", "?", "the", "by", "was", "not", "did", "in",
-             "who", "what", "where", "when"]
+    words = [*PEOPLE, *TIMES, ",", ".", "?", "the", "by", "was", "not", "did", "in", "with",
+             "who", "what", "where", "when", "why", "yes"]
     for genre in GENRES:
         words += [w for verb in genre.verbs for triple in verb.forms for w in triple]
         words += [w for thing in genre.things for w in thing]

@@ -1,0 +1,93 @@
+"""Time the multi-task step, fused vs. per-task, and one conflict measurement.
+
+    python benchmarks/multitask_step.py [--preset demo] [--steps 20] [--threads 2]
+
+Needs the preset's pre-trained model and rendered data (`snakemake --cores 2 all` first).
+Prints, per architecture: ms per step in both modes, their ratio, and ms per conflict
+measurement (per-task gradients on conflict_batches x conflict_batch_size examples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from snakemake.utils import validate
+from transformers import AutoTokenizer
+
+from taskconflict import registry
+from taskconflict.batches import BatchStream, load_task_data
+from taskconflict.config import load_config
+from taskconflict.grid import Cell
+from taskconflict.models import ARCHITECTURES
+from taskconflict.probe import measure_grams
+from taskconflict.train import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def step_time(model, streams, optimizer, fused: bool, steps: int) -> float:
+    def step():
+        batches = {t: s.next() for t, s in streams.items()}
+        if fused:
+            sum(model.task_losses(batches).values()).backward()
+        else:
+            for task, batch in batches.items():
+                model.task_losses({task: batch})[task].backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    step()  # warm-up
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--preset", default="demo")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    raw["preset"] = args.preset
+    validate(raw, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    cfg = load_config(raw)
+    train = cfg.preset.train
+    results = ROOT / cfg.results
+    model_dir = results / "models" / "small"
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tasks = list(cfg.preset.data.tasks["glue"])
+    print(f"preset {args.preset}, model small, {len(tasks)} tasks x batch {train.batch_size}, "
+          f"{args.threads} threads, mean over {args.steps} steps")
+    print(f"{'architecture':<18}{'fused ms':>10}{'per-task ms':>13}{'ratio':>8}"
+          f"{'conflict ms':>13}")
+    for architecture in ARCHITECTURES:
+        torch.manual_seed(0)
+        cell = Cell("glue", "small", architecture, "multi")
+        model = load_model(cell, model_dir, tasks).train()
+        data = {t: load_task_data(registry.get_task(t),
+                                  results / "rendered" / "glue" / t / "default" / "train.parquet",
+                                  tokenizer, train.max_input_length, train.max_target_length,
+                                  model.generative) for t in tasks}
+        streams = {t: BatchStream(d, train.batch_size, seed=1) for t, d in data.items()}
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        fused = step_time(model, streams, optimizer, True, args.steps)
+        per_task = step_time(model, streams, optimizer, False, args.steps)
+        probes = {t: BatchStream(d, train.conflict_batch_size, seed=2) for t, d in data.items()}
+        start = time.perf_counter()
+        measure_grams(model, {t: [p.next() for _ in range(train.conflict_batches)]
+                              for t, p in probes.items()}, {"encoder": model.encoder_parameters()})
+        conflict = (time.perf_counter() - start) * 1000
+        print(f"{architecture:<18}{fused:>10.1f}{per_task:>13.1f}{per_task / fused:>8.2f}"
+              f"{conflict:>13.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Architectures, the multi-task step, conflict probes, and reproducible training."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from transformers import T5Config, T5ForConditionalGeneration
+
+from taskconflict.config import TaskDataConfig, TrainConfig
+from taskconflict.conflict import frame_to_grams
+from taskconflict.data.glue_generated import generate_task
+from taskconflict.evaluate import evaluate_cell
+from taskconflict.grid import Cell
+from taskconflict.models import ARCHITECTURES, IGNORE, Batch, build_model
+from taskconflict.probe import measure_grams
+from taskconflict.prompts import render
+from taskconflict.registry import get_task
+from taskconflict.train import train_cell
+
+TASKS = ("cola", "stsb", "mnli")
+
+
+def tiny_t5(vocab: int = 64) -> T5ForConditionalGeneration:
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=vocab, d_model=16, d_ff=32, d_kv=8, num_heads=2, num_layers=2,
+                      feed_forward_proj="gated-gelu", dropout_rate=0.0,
+                      tie_word_embeddings=False, decoder_start_token_id=0)
+    return T5ForConditionalGeneration(config)
+
+
+def random_batches(generative: bool, seed: int = 1) -> dict[str, Batch]:
+    """Batches of different sizes and lengths per task, right-padded like real ones."""
+    g = torch.Generator().manual_seed(seed)
+    batches = {}
+    for i, task in enumerate(TASKS):
+        n, length = 3 + i, 5 + 2 * i
+        ids = torch.randint(2, 64, (n, length), generator=g)
+        mask = torch.ones_like(ids)
+        mask[0, length - 2:] = 0  # one padded example
+        ids[mask == 0] = 0
+        if generative:
+            targets = torch.randint(2, 64, (n, 2 + i), generator=g)
+            targets[-1, -1] = IGNORE
+        elif get_task(task).kind == "regression":
+            targets = torch.rand(n, generator=g) * 5
+        else:
+            targets = torch.randint(0, len(get_task(task).labels), (n,), generator=g)
+        batches[task] = Batch(ids, mask, targets)
+    return batches
+
+
+def gradients(model) -> dict[str, torch.Tensor]:
+    return {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_fused_step_gives_the_sum_of_per_task_gradients(architecture):
+    model = build_model(architecture, tiny_t5(), TASKS)
+    batches = random_batches(generative=model.generative)
+
+    sum(model.task_losses(batches).values()).backward()
+    fused = gradients(model)
+    model.zero_grad(set_to_none=True)
+    for task, batch in batches.items():
+        model.task_losses({task: batch})[task].backward()
+    per_task = gradients(model)
+
+    assert fused.keys() == per_task.keys() and len(fused) > 10
+    for name in fused:
+        torch.testing.assert_close(fused[name], per_task[name], rtol=1e-4, atol=1e-6,
+                                   msg=lambda m, n=name: f"{architecture} {n}: {m}")
+
+
+def test_text_to_text_id_shares_the_encoder_and_copies_the_decoder():
+    t5 = tiny_t5()
+    model = build_model("text-to-text-id", t5, TASKS)
+    for decoder in model.decoders.values():
+        assert decoder.encoder is model.encoder
+    first, second = (model.decoders[t].decoder.block[0].layer[0].SelfAttention.q.weight
+                     for t in TASKS[:2])
+    assert first is not second and torch.equal(first, second)
+    losses = model.task_losses(random_batches(generative=True))
+    losses["cola"].backward()
+    assert model.decoders["stsb"].decoder.block[0].layer[0].SelfAttention.q.weight.grad is None
+    assert model.encoder.block[0].layer[0].SelfAttention.q.weight.grad is not None
+
+
+def test_canonical_pooling_ignores_padding():
+    model = build_model("canonical", tiny_t5(), TASKS).eval()
+    ids = torch.tensor([[5, 6, 7, 1]])
+    padded = torch.tensor([[5, 6, 7, 1, 0, 0]])
+    a = model._pooled(ids, torch.ones_like(ids))
+    b = model._pooled(padded, (padded != 0).long())
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_conflict_probe_gram_matches_hand_computed_gradients():
+    model = build_model("text-to-text", tiny_t5(), TASKS)
+    batches = random_batches(generative=True)
+    params = model.encoder_parameters()
+    vectors = []
+    for task, batch in batches.items():
+        grads = torch.autograd.grad(model.task_losses({task: batch})[task], params,
+                                    allow_unused=True)
+        vectors.append(torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
+                                  for g, p in zip(grads, params, strict=True)]))
+    expected = torch.stack(vectors).double() @ torch.stack(vectors).double().T
+    grams = measure_grams(model, {t: [b] for t, b in batches.items()}, {"encoder": params})
+    assert grams["encoder"].shape == (3, 3)
+    torch.testing.assert_close(torch.tensor(grams["encoder"]), expected, rtol=1e-4, atol=1e-8)
+    assert all(p.grad is None for p in model.parameters())
+
+
+@pytest.fixture(scope="module")
+def toy_run_inputs(tmp_path_factory, toy_tokenizer_dir):
+    """A tiny pre-trained-style checkpoint folder and rendered GLUE-like data."""
+    from transformers import AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("toy_model")
+    tokenizer = AutoTokenizer.from_pretrained(toy_tokenizer_dir)
+    tiny_t5(vocab=len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    data = {}
+    for name in TASKS:
+        cfg = TaskDataConfig(task=name, source="generated", seed=0, train_size=80, test_size=24,
+                             validation_fraction=0.1, label_noise=0.1)
+        task_dir = folder / "data" / name
+        for split, frame in generate_task(cfg).items():
+            task_dir.mkdir(parents=True, exist_ok=True)
+            render(get_task(name), frame, "default").to_parquet(task_dir / f"{split}.parquet")
+        data[name] = task_dir
+    return folder, data
+
+
+SMALL = TrainConfig(steps=6, batch_size=4, max_input_length=48, log_every=2, conflict_every=3,
+                    conflict_batches=2, conflict_batch_size=4, eval_batch_size=16)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_training_twice_gives_identical_results(toy_run_inputs, tmp_path, architecture):
+    folder, data = toy_run_inputs
+    cell = Cell("glue", "small", architecture, "multi", seed=3)
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        train_cell(cell, SMALL, folder, {t: d / "train.parquet" for t, d in data.items()}, out)
+        evaluate_cell(cell, SMALL, folder, out / "model.safetensors", data, out / "metrics.json")
+        outputs.append(out)
+    a, b = outputs
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    assert json.loads((a / "metrics.json").read_text()) == json.loads(
+        (b / "metrics.json").read_text())
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "train_log.parquet"),
+                                  pd.read_parquet(b / "train_log.parquet"))
+
+    log = pd.read_parquet(a / "train_log.parquet")
+    assert list(log.columns) == ["step", "task", "loss", "learning_rate", "grad_norm"]
+    assert sorted(log["step"].unique()) == [2, 4, 6] and set(log["task"]) == set(TASKS)
+    grams = frame_to_grams(pd.read_parquet(a / "conflict.parquet"))
+    assert sorted(step for step, _ in grams) == [0, 3, 6]
+    metrics = json.loads((a / "metrics.json").read_text())
+    assert metrics["cell"] == cell.id
+    assert set(metrics["tasks"]["mnli"]) == {"validation", "test", "test_mismatched"}
+    assert metrics["tasks"]["cola"]["test"]["examples"] == 24
+    assert set(metrics["tasks"]["stsb"]["test"]) == {"spearman", "pearson", "bad_outputs",
+                                                    "examples"}
+
+
+def test_single_task_cell_logs_no_conflict_and_uses_its_lr(toy_run_inputs, tmp_path):
+    folder, data = toy_run_inputs
+    cell = Cell("glue", "small", "text-to-text", "cola")
+    cfg = TrainConfig(**{**SMALL.__dict__, "lr_single_task": 2e-4})
+    train_cell(cell, cfg, folder, {"cola": data["cola"] / "train.parquet"}, tmp_path)
+    assert pd.read_parquet(tmp_path / "conflict.parquet").empty
+    log = pd.read_parquet(tmp_path / "train_log.parquet")
+    assert set(log["learning_rate"]) == {2e-4} and set(log["task"]) == {"cola"}
+
+
+def test_nan_loss_stops_the_run_naming_the_cell(toy_run_inputs, tmp_path):
+    folder, data = toy_run_inputs
+    cell = Cell("glue", "small", "canonical", "cola")
+    cfg = TrainConfig(**{**SMALL.__dict__, "lr_single_task": 1e30})
+    with pytest.raises(FloatingPointError, match=r"glue/small/canonical/cola/.*step \d"):
+        train_cell(cell, cfg, folder, {"cola": data["cola"] / "train.parquet"}, tmp_path)
+    assert not (tmp_path / "model.safetensors").exists()
