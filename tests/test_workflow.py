@@ -1,5 +1,6 @@
 """The whole workflow on the smoke preset, run by Snakemake in a temporary directory."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -49,12 +50,18 @@ def test_second_run_has_nothing_to_do(smoke):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_changing_one_tasks_data_reruns_only_that_task(smoke):
+def test_changing_one_tasks_data_reruns_only_what_depends_on_it(smoke):
     overrides = {"presets": {"smoke": {"data": {"overrides": {"rte": {"train_size": 100}}}}}}
     result = snakemake(smoke, "-n", "all", "--config", "preset=smoke", overrides=overrides)
     assert result.returncode == 0, result.stderr
-    assert planned_jobs(result.stdout) == {"prepare_data": 1, "render_prompts": 2, "all": 1}
+    # RTE's data and renderings; its single-task cells (canonical, text-to-text) and the three
+    # multi-task cells, for both seeds; then the table and the figure.
+    assert planned_jobs(result.stdout) == {
+        "prepare_data": 1, "render_prompts": 2, "train": 10, "table1": 1, "figure2": 1,
+        "all": 1,
+    }
     assert "wildcards: benchmark=glue, task=rte" in result.stdout
+    assert "/cola/default-default-pretrained" not in result.stdout
 
 
 def test_pretraining_loss_falls(smoke):
@@ -95,3 +102,34 @@ def test_pretrained_checkpoint_reconstructs_spans_better_than_fresh_init(smoke):
     base = span_corruption_eval(fresh, tokenizer, heldout, cfg, seed=1)
     assert ours["loss"] < base["loss"] - 1.0
     assert ours["accuracy"] > base["accuracy"] + 0.1
+
+
+def test_every_cell_is_trained_and_evaluated(smoke):
+    runs = smoke / "results" / "smoke" / "runs" / "glue" / "small"
+    metrics = sorted(runs.glob("*/*/*/seed*/metrics.json"))
+    assert len(metrics) == 22  # (4 + 1 + 4 + 1 + 1 cells) x 2 seeds
+    multi = json.loads((runs / "text-to-text" / "multi" / "default-default-pretrained" / "seed1"
+                        / "metrics.json").read_text())
+    assert set(multi["tasks"]) == set(SMOKE_TASKS)
+    assert multi["tasks"]["mnli"]["test_mismatched"]["examples"] == 60
+    conflict = pd.read_parquet(runs / "canonical" / "multi" / "default-default-pretrained"
+                               / "seed0" / "conflict.parquet")
+    assert sorted(conflict["step"].unique()) == [0, 20, 40]
+    assert len(conflict) == 3 * 16 and set(conflict["part"]) == {"encoder"}
+
+
+def test_table1_and_figure2_are_written(smoke):
+    results = smoke / "results" / "smoke"
+    table = pd.read_csv(results / "tables" / "table1_glue.csv")
+    assert list(table["row"].unique()) == [
+        "canonical single-task", "canonical multi-task", "text-to-text single-task",
+        "text-to-text-id multi-task", "text-to-text multi-task",
+    ]
+    assert set(table["task"]) == {*SMOKE_TASKS, "mnli_mismatched", "avg"}
+    assert (table["seeds"] == 2).all()
+    assert table.loc[table["task"] != "avg", "paper"].notna().all()
+    markdown = (results / "tables" / "table1_glue.md").read_text()
+    assert "| text-to-text-id multi-task |" in markdown and " ± " in markdown
+    assert "\\begin{tabular}" in (results / "tables" / "table1_glue.tex").read_text()
+    for ext in ("png", "pdf"):
+        assert (results / "figures" / f"figure2_glue.{ext}").stat().st_size > 10_000

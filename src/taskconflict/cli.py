@@ -142,20 +142,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=1)
 
-    p = stage("train", _train, "train one cell of the grid, then evaluate it")
-    p.add_argument("--cell", required=True, help="Cell as JSON")
-    p.add_argument("--config", required=True, help="TrainConfig as JSON")
-    p.add_argument("--model", required=True, help="pre-trained checkpoint: folder or hub id")
-    p.add_argument("--data", required=True, nargs="+", help="task=rendered split folder")
-    p.add_argument("--out", required=True, help="the cell's run folder")
+    def cell_stage(name, run, help, out_help):
+        p = stage(name, run, help)
+        p.add_argument("--cell", required=True, help="Cell as JSON")
+        p.add_argument("--config", required=True, help="TrainConfig as JSON")
+        p.add_argument("--model", required=True, help="pre-trained checkpoint: folder or hub id")
+        p.add_argument("--data", required=True, nargs="+", help="task=rendered split folder")
+        p.add_argument("--out", required=True, help=out_help)
+        return p
 
-    p = stage("evaluate", _evaluate, "score a trained cell on validation and test")
-    p.add_argument("--cell", required=True, help="Cell as JSON")
-    p.add_argument("--config", required=True, help="TrainConfig as JSON")
-    p.add_argument("--model", required=True, help="pre-trained checkpoint: folder or hub id")
+    cell_stage("train", _train, "train one cell of the grid, then evaluate it",
+               "the cell's run folder")
+    p = cell_stage("evaluate", _evaluate, "score a trained cell on validation and test",
+                   "metrics.json")
     p.add_argument("--weights", required=True, help="the cell's model.safetensors")
-    p.add_argument("--data", required=True, nargs="+", help="task=rendered split folder")
-    p.add_argument("--out", required=True, help="metrics.json")
 
     p = stage("table1", _table1, "Table 1 (one benchmark) as CSV, Markdown and LaTeX")
     p.add_argument("--benchmark", required=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import safetensors.torch
 import torch
 from transformers import AutoTokenizer
 
@@ -22,6 +21,7 @@ from taskconflict.grid import Cell
 from taskconflict.io import write_json
 from taskconflict.models import MultiTaskModel
 from taskconflict.train import load_model
+from taskconflict.weights import load_weights
 
 
 def max_answer_tokens(task: registry.Task, tokenizer, cap: int) -> int:
@@ -51,7 +51,7 @@ def evaluate_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path, weights: 
     torch.set_num_threads(cfg.threads)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = load_model(cell, model_dir, list(data))
-    safetensors.torch.load_model(model, str(weights), strict=True)
+    load_weights(model, weights)
     model.eval()
     results = {}
     for name, folder in data.items():

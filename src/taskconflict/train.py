@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import save_model
 from tqdm import tqdm
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 from transformers.utils import logging as hf_logging
@@ -31,9 +30,10 @@ from taskconflict.batches import BatchStream, load_task_data, stream_seed
 from taskconflict.config import TrainConfig
 from taskconflict.conflict import gram_to_frame
 from taskconflict.grid import Cell
-from taskconflict.io import atomic_path, write_parquet
+from taskconflict.io import write_parquet
 from taskconflict.models import MultiTaskModel, build_model
 from taskconflict.probe import measure_grams
+from taskconflict.weights import save_weights
 
 CONFLICT_COLUMNS = {"step": "int64", "part": "string", "task_a": "string", "task_b": "string",
                     "dot": "float64"}
@@ -138,5 +138,4 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
                       else pd.DataFrame({c: pd.Series(dtype=t)
                                          for c, t in CONFLICT_COLUMNS.items()}))
     write_parquet(conflict_frame, out_dir / "conflict.parquet")
-    with atomic_path(out_dir / "model.safetensors") as tmp:
-        save_model(model, str(tmp))
+    save_weights(model, out_dir / "model.safetensors")
