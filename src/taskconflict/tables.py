@@ -205,7 +205,8 @@ def caption(frame: pd.DataFrame) -> str:
         str(seeds.min()) if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}")
     return (
         f"Table 1 ({', '.join(b.upper() for b in benchmarks) or 'no runs'}): test scores ×100, "
-        f"mean ± sample std (ddof={DDOF}) over {n} seeds. Metrics: {metrics or '-'}. "
+        f"mean ± sample std (ddof={DDOF}) over {n} seed{'' if n == '1' else 's'}. "
+        f"Metrics: {metrics or '-'}. "
         "Avg = mean over seeds of each seed's mean over the task columns. "
         "(±x%) = relative change of a multi-task row's mean vs. its single-task baseline "
         "(canonical multi vs. canonical single; text-to-text and text-to-text-id multi vs. "
