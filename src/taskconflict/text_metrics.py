@@ -1,0 +1,312 @@
+"""Scoring generated text on the DecaNLP tasks, after decaNLP's own metrics (each x100).
+
+Every metric takes the generated texts and, per example, a list of gold answers: an example
+may have several, and it scores as the best of them (max over references), then examples are
+averaged. The exceptions say so: QA-ZRE's corpus F1 and IWSLT's BLEU are corpus-level and use
+the first reference only, and WikiSQL's logical-form match also needs each table's headers.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
+
+import sacrebleu
+from rouge_score import rouge_scorer
+
+# ---------------------------------------------------------------------------------------------
+# Shared plumbing
+
+
+def _check(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> None:
+    """Fail loudly on inputs that would silently score the wrong thing.
+
+    A bare string is itself a sequence of strings, so `references=["paris"]` would score
+    against the characters "p", "a", ...; an example with no gold answer has no max.
+    """
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+    if not predictions:
+        raise ValueError("no examples to score")
+    for i, refs in enumerate(references):
+        if isinstance(refs, str):
+            raise TypeError(f"example {i}: references must be a list of strings, not a string")
+        if not refs:
+            raise ValueError(f"example {i} has no reference answer")
+
+
+def _best_average(
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    score: Callable[[str, str], float],
+) -> float:
+    """Each example scores as its best reference; the examples' mean, x100."""
+    _check(predictions, references)
+    pairs = zip(predictions, references, strict=True)
+    total = sum(max(score(p, r) for r in refs) for p, refs in pairs)
+    return 100 * total / len(predictions)
+
+
+# ---------------------------------------------------------------------------------------------
+# SQuAD-style span metrics (SQuAD, QA-SRL, Winograd, MNLI, SST)
+
+_PUNCTUATION = set(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str) -> str:
+    """Lowercase, drop punctuation and the articles a/an/the, collapse whitespace (SQuAD)."""
+    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def _exact(prediction: str, reference: str) -> float:
+    return float(prediction == reference)
+
+
+def _normalized_exact(prediction: str, reference: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(reference))
+
+
+def _token_f1(prediction: str, reference: str) -> float:
+    """SQuAD token F1 over bags of normalised tokens; two empty answers agree fully."""
+    pred, gold = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    if not pred or not gold:
+        return float(pred == gold)
+    same = sum((Counter(pred) & Counter(gold)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def em(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """Exact string match, with no normalisation at all (decaNLP's `em`)."""
+    return _best_average(predictions, references, _exact)
+
+
+def nem(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """Exact match after `normalize_answer`, so case, punctuation and articles are forgiven."""
+    return _best_average(predictions, references, _normalized_exact)
+
+
+def nf1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """SQuAD token F1 after `normalize_answer`: partial credit for partly right spans."""
+    return _best_average(predictions, references, _token_f1)
+
+
+# ---------------------------------------------------------------------------------------------
+# QA-ZRE corpus F1
+
+UNANSWERABLE = "unanswerable"
+_ZRE_STOPWORDS = frozenset({"the", "a", "an", "and"})
+
+
+def _answer_set(text: str) -> frozenset[str]:
+    """The answer's token set; empty when it says there is no answer ("unanswerable")."""
+    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
+    tokens = frozenset(text.split()) - _ZRE_STOPWORDS
+    return frozenset() if tokens == {UNANSWERABLE} else tokens
+
+
+def corpus_f1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """QA-ZRE F1 over the corpus: the task rewards saying "unanswerable" only when it is.
+
+    A true positive is an answerable example answered with exactly the gold token set.
+    Precision divides by the examples the model answered (said anything but "unanswerable"),
+    recall by the answerable examples. Scores against each example's first reference only.
+    An empty prediction counts as no answer, like "unanswerable". 0.0 when undefined.
+    """
+    _check(predictions, references)
+    golds = [_answer_set(refs[0]) for refs in references]
+    preds = [_answer_set(p) for p in predictions]
+    tp = sum(bool(g) and p == g for p, g in zip(preds, golds, strict=True))
+    answered = sum(bool(p) for p in preds)
+    answerable = sum(bool(g) for g in golds)
+    if tp == 0:
+        return 0.0
+    precision, recall = tp / answered, tp / answerable
+    return 100 * 2 * precision * recall / (precision + recall)
+
+
+# ---------------------------------------------------------------------------------------------
+# WikiSQL logical-form exact match
+
+AGGREGATIONS = ("max", "min", "count", "sum", "avg")
+"""Aggregation keywords; a query without one has aggregation "none"."""
+OPERATORS = ("=", ">", "<")
+
+_SPACED = re.compile(r"\s*([()=<>])\s*")
+_QUERY = re.compile(r"^select (.+?) from table(?: where (.+))?$")
+
+
+class LogicalForm(NamedTuple):
+    """A WikiSQL query as a structure: two queries that mean the same compare equal."""
+
+    select: int
+    """Index of the selected column in the table's headers."""
+    aggregation: str
+    """Either "none" or one of AGGREGATIONS."""
+    conditions: frozenset[tuple[int, str, str]]
+    """(column index, operator, value) triples; a set, so their order does not matter."""
+
+
+def _canonical(text: str) -> str:
+    """Lowercase, space out brackets and operators, collapse whitespace.
+
+    Applied alike to queries, headers and values, so `count(name)`, `age=30` and
+    `Height (m)` all line up token by token.
+    """
+    return " ".join(_SPACED.sub(r" \1 ", text.lower()).split())
+
+
+def _column(text: str, columns: Mapping[str, int]) -> int | None:
+    """The column a select clause names, bare or in brackets as in `count ( name )`."""
+    if text in columns:
+        return columns[text]
+    if text.startswith("( ") and text.endswith(" )"):
+        return columns.get(text[2:-2])
+    return None
+
+
+def _select(text: str, columns: Mapping[str, int]) -> tuple[int, str] | None:
+    """(column, aggregation) of a select clause.
+
+    A leading aggregation keyword is read as one whenever the rest names a column; only
+    otherwise is the whole clause tried as a column name (a header such as "count").
+    """
+    head, _, rest = text.partition(" ")
+    if head in AGGREGATIONS and rest:
+        column = _column(rest, columns)
+        if column is not None:
+            return column, head
+    column = _column(text, columns)
+    return None if column is None else (column, "none")
+
+
+def _conditions(
+    text: str, headers: Sequence[str], columns: Mapping[str, int]
+) -> list[tuple[int, str, str]] | None:
+    """Conditions `<column> <op> <value> and ...`, or None if the text is not such a list.
+
+    Column names are matched against the headers, longest first, since they may contain
+    spaces. A value may contain " and ": it is split there only if what follows parses as
+    further conditions, taking the earliest such split.
+    """
+    for header in headers:
+        for op in OPERATORS:
+            prefix = f"{header} {op} "
+            if not text.startswith(prefix):
+                continue
+            rest = text[len(prefix) :]
+            condition = (columns[header], op)
+            for match in re.finditer(" and ", rest):
+                value, tail = rest[: match.start()], rest[match.end() :]
+                following = _conditions(tail, headers, columns) if value else None
+                if following is not None:
+                    return [(*condition, value), *following]
+            if rest:
+                return [(*condition, rest)]
+    return None
+
+
+def parse_sql(sql: str, headers: Sequence[str]) -> LogicalForm | None:
+    """Parse `select [agg] <col> from table [where <col> <op> <value> and ...]`.
+
+    decaNLP's format (`SELECT count name FROM table WHERE ...`) and the bracketed
+    `select count ( name ) ...` both parse. Case and whitespace do not matter, in the query,
+    the headers or the values. Returns None for anything else: unparseable is wrong.
+    """
+    columns: dict[str, int] = {}
+    for i, header in enumerate(headers):
+        columns.setdefault(_canonical(header), i)  # a repeated header means its first column
+    by_length = sorted((h for h in columns if h), key=len, reverse=True)
+    match = _QUERY.match(_canonical(sql))
+    if match is None:
+        return None
+    selected = _select(match.group(1), columns)
+    if selected is None:
+        return None
+    conditions: list[tuple[int, str, str]] = []
+    if match.group(2) is not None:
+        parsed = _conditions(match.group(2), by_length, columns)
+        if parsed is None:
+            return None
+        conditions = parsed
+    return LogicalForm(selected[0], selected[1], frozenset(conditions))
+
+
+def lfem(
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    headers: Sequence[Sequence[str]],
+) -> float:
+    """WikiSQL logical-form exact match: same query up to condition order, case and spacing.
+
+    `headers[i]` are the column names of example i's table. Through `TEXT_METRICS` pass
+    them by keyword: `TEXT_METRICS["lfem"](predictions, references, headers=headers)`.
+    A prediction or reference that does not parse never matches.
+    """
+    if len(headers) != len(predictions):
+        raise ValueError(f"{len(predictions)} predictions for {len(headers)} header lists")
+    _check(predictions, references)
+    hits = 0
+    for prediction, refs, table in zip(predictions, references, headers, strict=True):
+        predicted = parse_sql(prediction, table)
+        if predicted is not None and any(parse_sql(r, table) == predicted for r in refs):
+            hits += 1
+    return 100 * hits / len(predictions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summarisation and translation
+
+_ROUGE = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+
+
+def _rouge(prediction: str, reference: str) -> float:
+    scores = _ROUGE.score(reference, prediction)  # rouge_score takes (target, prediction)
+    return sum(s.fmeasure for s in scores.values()) / len(scores)
+
+
+def rouge(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """CNN/DM: per example the mean of the ROUGE-1, ROUGE-2 and ROUGE-L F-measures.
+
+    rouge_score's tokeniser lowercases and keeps alphanumeric tokens; no stemming, as the
+    summaries are compared word for word. An empty prediction or reference scores 0.
+    """
+    return _best_average(predictions, references, _rouge)
+
+
+def bleu(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """IWSLT: sacrebleu corpus BLEU, lowercased, 13a tokeniser, first reference per example.
+
+    Corpus BLEU is not an average over examples, and decaNLP's data have one reference per
+    sentence, so extra references are ignored rather than turned into reference streams.
+    """
+    _check(predictions, references)
+    first = [refs[0] for refs in references]
+    return float(sacrebleu.corpus_bleu(list(predictions), [first], lowercase=True).score)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def deca_score(scores: Mapping[str, float]) -> float:
+    """decaScore: the sum of each task's headline metric (task name -> score x100)."""
+    return float(sum(scores.values()))
+
+
+TEXT_METRICS: dict[str, Callable[..., float]] = {
+    "em": em,
+    "nem": nem,
+    "nf1": nf1,
+    "corpus_f1": corpus_f1,
+    "lfem": lfem,  # also needs headers=...: see lfem
+    "rouge": rouge,
+    "bleu": bleu,
+}
+"""Metric name -> function(predictions, references); `lfem` takes `headers=` as well."""
