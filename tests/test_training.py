@@ -207,3 +207,16 @@ def test_weights_round_trip_and_refuse_another_architecture(tmp_path):
     assert other.decoders["cola"].encoder is other.encoder  # sharing survives loading
     with pytest.raises(ValueError, match="a.safetensors"):
         load_weights(build_model("canonical", tiny_t5(), TASKS), tmp_path / "a.safetensors")
+
+
+def test_per_task_step_mode_trains_like_the_fused_one(toy_run_inputs, tmp_path):
+    """Same gradients, so the same training up to float rounding."""
+    folder, data = toy_run_inputs
+    cell = Cell("glue", "small", "text-to-text", "multi", seed=1)
+    logs = {}
+    for mode in ("fused", "per-task"):
+        cfg = TrainConfig(**{**SMALL.__dict__, "step_mode": mode, "conflict_every": 0})
+        out = tmp_path / mode
+        train_cell(cell, cfg, folder, {t: d / "train.parquet" for t, d in data.items()}, out)
+        logs[mode] = pd.read_parquet(out / "train_log.parquet")
+    pd.testing.assert_frame_equal(logs["fused"], logs["per-task"], rtol=1e-4)
