@@ -75,7 +75,7 @@ def main() -> None:
         data = {t: load_task_data(registry.get_task(t),
                                   results / "rendered" / "glue" / t / "default" / "train.parquet",
                                   tokenizer, train.max_input_length, train.max_target_length,
-                                  model.generative) for t in tasks}
+                                  model.target(t)) for t in tasks}
         streams = {t: BatchStream(d, train.batch_size, seed=1) for t, d in data.items()}
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         fused = step_time(model, streams, optimizer, True, args.steps)

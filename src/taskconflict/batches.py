@@ -11,18 +11,31 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from taskconflict import registry
-from taskconflict.models import IGNORE, Batch, concat
+from taskconflict.models import IGNORE, LABEL, SCORE, SPAN_TARGET, TOKENS, Batch, concat
 
 
 @dataclass
 class TaskData:
-    """One split of one task, tokenised once: encoder inputs plus targets (target token ids
-    for generative models, labels for canonical heads)."""
+    """One split of one task, tokenised once: encoder inputs plus targets (target token ids,
+    class indices, scores, or answer token positions; see `models.TOKENS` etc.)."""
 
     task: registry.Task
     inputs: list[torch.Tensor]
     targets: list[torch.Tensor] | torch.Tensor
     frame: pd.DataFrame
+    offsets: list[list[tuple[int, int]]] | None = None
+    """Character offsets of each input token in `frame.source` (span targets only)."""
+    lost_answers: int = 0
+    """Answers that are not in the (truncated) input: no span target can point at them."""
+
+    def span_text(self, row: int, span: tuple[int, int] | None) -> str:
+        """The input text between two token positions; "unanswerable" for no span."""
+        if span is None or self.offsets is None:
+            return "unanswerable"
+        start, end = span
+        offsets = self.offsets[row]
+        end = min(end, len(offsets) - 1)
+        return self.frame["source"].iloc[row][offsets[start][0] : offsets[end][1]].strip()
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -39,25 +52,53 @@ class TaskData:
 
 
 def load_task_data(task: registry.Task, path: str | Path, tokenizer: PreTrainedTokenizerBase,
-                   max_input_length: int, max_target_length: int,
-                   generative: bool) -> TaskData:
-    """Read a rendered split (`source`, `target`, `label`) and tokenise it."""
+                   max_input_length: int, max_target_length: int, target: str) -> TaskData:
+    """Read a rendered split (`source`, `target`, `label`, ...) and tokenise it for a model
+    that trains on `target` (tokens, label, score or span)."""
     frame = pd.read_parquet(path)
-    missing = {"source", "target", "label"} - set(frame.columns)
+    needed = {"source", "target", "label"} if task.kind in (registry.CLASSIFICATION,
+                                                           registry.REGRESSION) else {"source",
+                                                                                      "target"}
+    if target == SPAN_TARGET:
+        needed |= {"context", "answer", "answer_start"}
+    missing = needed - set(frame.columns)
     if missing:
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
-    encode = tokenizer(list(frame["source"]), truncation=True, max_length=max_input_length)
-    inputs = [torch.tensor(ids) for ids in encode["input_ids"]]
-    if generative:
-        encoded = tokenizer(list(frame["target"]), truncation=True, max_length=max_target_length)
-        targets: list[torch.Tensor] | torch.Tensor = [
-            torch.tensor(ids) for ids in encoded["input_ids"]
-        ]
-    elif task.kind == registry.REGRESSION:
-        targets = torch.tensor(frame["label"].to_numpy(), dtype=torch.float32)
+    spans = task.kind == registry.SPAN
+    encoded = tokenizer(list(frame["source"]), truncation=True, max_length=max_input_length,
+                        return_offsets_mapping=spans)
+    inputs = [torch.tensor(ids) for ids in encoded["input_ids"]]
+    data = TaskData(task, inputs, [], frame)
+    if spans:  # for every architecture: how many answers truncation cut off
+        data.offsets = [list(map(tuple, o)) for o in encoded["offset_mapping"]]
+        positions = [_token_span(row, offsets) for row, offsets in
+                     zip(frame.itertuples(), data.offsets, strict=True)]
+        data.lost_answers = sum(p is None for p in positions)
+    if target == TOKENS:
+        answers = tokenizer(list(frame["target"]), truncation=True, max_length=max_target_length)
+        data.targets = [torch.tensor(ids) for ids in answers["input_ids"]]
+    elif target == SCORE:
+        data.targets = torch.tensor(frame["label"].to_numpy(), dtype=torch.float32)
+    elif target == LABEL:
+        data.targets = torch.tensor(frame["label"].to_numpy(), dtype=torch.long)
+    elif target == SPAN_TARGET and spans:
+        data.targets = torch.tensor([p or (-1, -1) for p in positions], dtype=torch.long)
     else:
-        targets = torch.tensor(frame["label"].to_numpy(), dtype=torch.long)
-    return TaskData(task, inputs, targets, frame)
+        raise ValueError(f"unknown target type {target!r}")
+    return data
+
+
+def _token_span(row, offsets: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The first and last input token of the answer, or None if the answer is not in the
+    input (truncated away); (-1, -1) for a question with no answer in its context."""
+    if row.answer_start < 0:
+        return (-1, -1)
+    begin = row.source.rfind(row.context) + row.answer_start
+    end = begin + len(row.answer)
+    covering = [i for i, (a, b) in enumerate(offsets) if b > begin and a < end and b > a]
+    if not covering or offsets[covering[-1]][1] < end:
+        return None
+    return covering[0], covering[-1]
 
 
 def stream_seed(*parts: object) -> int:

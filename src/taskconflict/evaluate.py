@@ -2,7 +2,9 @@
 
 Text-to-text models are scored on what they generate (greedy `generate`, not the argmax of
 teacher-forced logits): the text is parsed back to a label, and an output that matches no
-label word is a "bad output", counted and scored wrong. Canonical heads predict labels.
+label word is a "bad output", counted and scored wrong. Canonical heads predict labels,
+scores, or answer spans (turned back into text); span and sequence answers are scored as
+text. For span tasks, answers that truncation cut off the input are counted.
 Writes `metrics.json`: {"cell": id, "tasks": {task: {split: {metric: x100, "bad_outputs",
 "examples"}}}}.
 """
@@ -15,17 +17,21 @@ import torch
 from transformers import AutoTokenizer
 
 from taskconflict import metrics, registry
-from taskconflict.batches import eval_batches, load_task_data
+from taskconflict.batches import TaskData, eval_batches, load_task_data
 from taskconflict.config import TrainConfig
 from taskconflict.grid import Cell
 from taskconflict.io import write_json
-from taskconflict.models import MultiTaskModel
+from taskconflict.models import SPAN_TARGET, TOKENS, MultiTaskModel
+from taskconflict.text_metrics import TEXT_METRICS
 from taskconflict.train import load_model
 from taskconflict.weights import load_weights
 
 
 def max_answer_tokens(task: registry.Task, tokenizer, cap: int) -> int:
-    """Room for the longest answer (label word or score) plus end-of-sequence."""
+    """Room for the longest answer plus end-of-sequence: the label words or a score for
+    classification and regression, the task's own output length for text answers."""
+    if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
+        return min(cap, getattr(task, "max_output_tokens", None) or cap)
     answers = list(task.labels) or ["5.0", "0.0"]
     return min(cap, max(len(tokenizer(a).input_ids) for a in answers) + 1)
 
@@ -33,16 +39,35 @@ def max_answer_tokens(task: registry.Task, tokenizer, cap: int) -> int:
 @torch.no_grad()
 def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokenizer,
                   cfg: TrainConfig) -> dict[str, float]:
+    target = model.target(task.name)
     data = load_task_data(task, path, tokenizer, cfg.max_input_length, cfg.max_target_length,
-                          generative=model.generative)
+                          target=target)
     new_tokens = max_answer_tokens(task, tokenizer, cfg.max_target_length)
-    predictions = []
+    outputs = []
     for batch in eval_batches(data, cfg.eval_batch_size):
-        outputs = model.predict(task.name, batch, tokenizer, new_tokens)
-        if model.generative:
-            outputs = [metrics.parse_prediction(task, text) for text in outputs]
-        predictions += outputs
-    return metrics.score(task, predictions, data.frame["label"].tolist())
+        outputs += model.predict(task.name, batch, tokenizer, new_tokens)
+    if target == SPAN_TARGET:
+        outputs = [data.span_text(row, span) for row, span in enumerate(outputs)]
+    if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
+        return score_text(task, outputs, data)
+    if target == TOKENS:
+        outputs = [metrics.parse_prediction(task, text) for text in outputs]
+    return metrics.score(task, outputs, data.frame["label"].tolist())
+
+
+def score_text(task: registry.Task, predictions: list[str], data: TaskData) -> dict[str, float]:
+    """Text answers (spans, sequences) against the gold answer, with the task's metrics."""
+    references = [[answer] for answer in data.frame["answer"]]
+    extra = {"headers": list(data.frame["headers"])} if "lfem" in task.metrics else {}
+    scores: dict[str, float] = {
+        name: TEXT_METRICS[name](predictions, references, **(extra if name == "lfem" else {}))
+        for name in task.metrics
+    }
+    scores["examples"] = len(predictions)
+    scores["bad_outputs"] = sum(not p.strip() for p in predictions)
+    if task.kind == registry.SPAN:
+        scores["answers_not_in_input"] = data.lost_answers
+    return scores
 
 
 def evaluate_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path, weights: str | Path,

@@ -61,12 +61,19 @@ def _sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
 
 
-class MultiTaskModel(nn.Module):
-    generative = True
+TOKENS, LABEL, SCORE, SPAN_TARGET = "tokens", "label", "score", "span"
+"""What a model trains on for a task: target token ids, a class index, a score, or the
+(start, end) token positions of the answer in the input."""
 
+
+class MultiTaskModel(nn.Module):
     def __init__(self, tasks: Sequence[str]):
         super().__init__()
         self.tasks = tuple(tasks)
+
+    def target(self, task: str) -> str:
+        """Text-to-text models answer every task in tokens."""
+        return TOKENS
 
     def task_losses(self, batches: dict[str, Batch]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -80,7 +87,8 @@ class MultiTaskModel(nn.Module):
 
     def predict(self, task: str, batch: Batch, tokenizer: PreTrainedTokenizerBase,
                 max_new_tokens: int) -> list:
-        """Greedy decoding (`generate`), decoded to text; canonical heads return labels."""
+        """Greedy decoding (`generate`), decoded to text. Canonical heads return what their
+        target is: class indices, scores, or (start, end) token positions (None: no answer)."""
         model = self.generator(task)
         output = model.generate(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                                 max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
@@ -123,11 +131,7 @@ class TextToTextID(MultiTaskModel):
     def __init__(self, t5: T5ForConditionalGeneration, tasks: Sequence[str]):
         super().__init__(tasks)
         self.encoder = t5.encoder
-        t5.encoder = None  # copy everything but the encoder ...
-        self.decoders = nn.ModuleDict({task: copy.deepcopy(t5) for task in self.tasks})
-        t5.encoder = self.encoder
-        for decoder in self.decoders.values():
-            decoder.encoder = self.encoder  # ... which every task's model shares
+        self.decoders = _decoder_copies(t5, self.tasks, self.encoder)
 
     def task_losses(self, batches: dict[str, Batch]) -> dict[str, torch.Tensor]:
         values = list(batches.values())
@@ -147,58 +151,135 @@ class TextToTextID(MultiTaskModel):
         return self.decoders[task]
 
 
-class Canonical(MultiTaskModel):
-    """The shared encoder, mean-pooled, with a linear head per task."""
+class SpanHead(nn.Module):
+    """Start and end scores for every input token; with `unanswerable`, also a no-answer
+    classifier on the mean-pooled encoding, so the model can say "unanswerable"."""
 
-    generative = False
+    def __init__(self, width: int, unanswerable: bool):
+        super().__init__()
+        self.boundaries = nn.Linear(width, 2)
+        self.no_answer = nn.Linear(width, 1) if unanswerable else None
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor):
+        start, end = self.boundaries(hidden).unbind(-1)
+        blocked = torch.finfo(hidden.dtype).min
+        start = start.masked_fill(mask == 0, blocked)
+        end = end.masked_fill(mask == 0, blocked)
+        no_answer = self.no_answer(pooled).squeeze(-1) if self.no_answer is not None else None
+        return start, end, no_answer
+
+
+class Canonical(MultiTaskModel):
+    """The shared encoder with a head per task: a linear layer on the mean-pooled encoding
+    (classification, regression), start/end scores over the tokens (span extraction), or a
+    copy of the pre-trained T5 decoder (sequence outputs)."""
 
     def __init__(self, t5: T5ForConditionalGeneration, tasks: Sequence[str]):
         super().__init__(tasks)
         self.encoder = t5.encoder
         width = t5.config.d_model
-        self.heads = nn.ModuleDict({
-            task: nn.Linear(width, _outputs(registry.get_task(task))) for task in self.tasks
-        })
-        for head in self.heads.values():
-            nn.init.normal_(head.weight, std=width**-0.5)
-            nn.init.zeros_(head.bias)
+        specs = {task: registry.get_task(task) for task in self.tasks}
+        sequence = [t for t, spec in specs.items() if spec.kind == registry.SEQUENCE]
+        self.decoders = _decoder_copies(t5, sequence, self.encoder)
+        self.heads = nn.ModuleDict()
+        for task, spec in specs.items():
+            if spec.kind == registry.SPAN:
+                self.heads[task] = SpanHead(width, getattr(spec, "unanswerable", False))
+            elif spec.kind != registry.SEQUENCE:
+                self.heads[task] = nn.Linear(width, _outputs(spec))
+        for module in self.heads.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=width**-0.5)
+                nn.init.zeros_(module.bias)
 
-    def _pooled(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def target(self, task: str) -> str:
+        return {registry.CLASSIFICATION: LABEL, registry.REGRESSION: SCORE,
+                registry.SPAN: SPAN_TARGET, registry.SEQUENCE: TOKENS}[
+                    registry.get_task(task).kind]
+
+    def _encode(self, input_ids: torch.Tensor, mask: torch.Tensor):
         hidden = self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
         weights = mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        return hidden, (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
-    def _scores(self, task: str, pooled: torch.Tensor) -> torch.Tensor:
-        out = self.heads[task](pooled)
-        return out.squeeze(-1) if registry.get_task(task).kind == registry.REGRESSION else out
+    def _pooled(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self._encode(input_ids, mask)[1]
+
+    def _loss(self, task: str, hidden, pooled, mask, targets) -> torch.Tensor:
+        kind = self.target(task)
+        if kind == TOKENS:
+            t5 = self.decoders[task]
+            logits = t5(encoder_outputs=(hidden,), attention_mask=mask,
+                        decoder_input_ids=t5._shift_right(targets)).logits
+            return _sequence_loss(logits, targets)
+        if kind == SPAN_TARGET:
+            start, end, no_answer = self.heads[task](hidden, mask, pooled)
+            has_span = targets[:, 0] >= 0
+            loss = (F.cross_entropy(start, targets[:, 0], ignore_index=-1, reduction="sum")
+                    + F.cross_entropy(end, targets[:, 1], ignore_index=-1, reduction="sum")
+                    ) / (2 * has_span.sum().clamp(min=1))
+            if no_answer is not None:
+                loss = loss + F.binary_cross_entropy_with_logits(
+                    no_answer, (~has_span).to(no_answer.dtype))
+            return loss
+        scores = self.heads[task](pooled)
+        if kind == SCORE:
+            return F.mse_loss(scores.squeeze(-1), targets.to(scores.dtype))
+        return F.cross_entropy(scores, targets)
 
     def task_losses(self, batches: dict[str, Batch]) -> dict[str, torch.Tensor]:
         values = list(batches.values())
-        pooled = self._pooled(concat([b.input_ids for b in values], 0),
-                              concat([b.attention_mask for b in values], 0))
-        losses = {}
-        for task, s in _slices(batches).items():
-            scores, targets = self._scores(task, pooled[s]), batches[task].targets
-            if registry.get_task(task).kind == registry.REGRESSION:
-                losses[task] = F.mse_loss(scores, targets.to(scores.dtype))
-            else:
-                losses[task] = F.cross_entropy(scores, targets)
-        return losses
+        mask = concat([b.attention_mask for b in values], 0)
+        hidden, pooled = self._encode(concat([b.input_ids for b in values], 0), mask)
+        return {task: self._loss(task, hidden[s], pooled[s], mask[s], batches[task].targets)
+                for task, s in _slices(batches).items()}
+
+    def generator(self, task: str) -> T5ForConditionalGeneration:
+        return self.decoders[task]
 
     def predict(self, task: str, batch: Batch, tokenizer: PreTrainedTokenizerBase,
                 max_new_tokens: int) -> list:
-        scores = self._scores(task, self._pooled(batch.input_ids, batch.attention_mask))
-        if registry.get_task(task).kind == registry.REGRESSION:
-            return scores.tolist()
-        return scores.argmax(-1).tolist()
+        kind = self.target(task)
+        if kind == TOKENS:
+            return super().predict(task, batch, tokenizer, max_new_tokens)
+        hidden, pooled = self._encode(batch.input_ids, batch.attention_mask)
+        if kind == SPAN_TARGET:
+            return _best_spans(*self.heads[task](hidden, batch.attention_mask, pooled))
+        scores = self.heads[task](pooled)
+        return scores.squeeze(-1).tolist() if kind == SCORE else scores.argmax(-1).tolist()
+
+
+MAX_SPAN_TOKENS = 30
+
+
+def _best_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor | None
+                ) -> list[tuple[int, int] | None]:
+    """The highest-scoring (start, end) with start <= end < start + MAX_SPAN_TOKENS per row,
+    or None where the no-answer classifier says the question is unanswerable."""
+    pair = start.unsqueeze(2) + end.unsqueeze(1)  # [batch, start, end]
+    n = pair.shape[-1]
+    allowed = torch.ones(n, n, dtype=torch.bool).triu().tril(MAX_SPAN_TOKENS - 1)
+    best = pair.masked_fill(~allowed, torch.finfo(pair.dtype).min).flatten(1).argmax(-1)
+    spans: list[tuple[int, int] | None] = [(int(i) // n, int(i) % n) for i in best]
+    if no_answer is not None:
+        spans = [None if p > 0 else span for span, p in zip(spans, no_answer.tolist(),
+                                                            strict=True)]
+    return spans
+
+
+def _decoder_copies(t5: T5ForConditionalGeneration, tasks: Sequence[str],
+                    encoder: nn.Module) -> nn.ModuleDict:
+    """Per task, a copy of the pre-trained decoder and LM head that uses the shared encoder."""
+    t5.encoder = None  # copy everything but the encoder ...
+    copies = nn.ModuleDict({task: copy.deepcopy(t5) for task in tasks})
+    t5.encoder = encoder
+    for model in copies.values():
+        model.encoder = encoder  # ... which every task's model shares
+    return copies
 
 
 def _outputs(task: registry.Task) -> int:
-    if task.kind == registry.REGRESSION:
-        return 1
-    if task.kind == registry.CLASSIFICATION:
-        return len(task.labels)
-    raise ValueError(f"{task.name}: canonical heads for {task.kind} tasks are not built yet")
+    return 1 if task.kind == registry.REGRESSION else len(task.labels)
 
 
 def build_model(architecture: str, t5: T5ForConditionalGeneration,

@@ -33,11 +33,16 @@ def render_target(task: registry.Task, label: float) -> str:
 
 
 def render(task: registry.Task, frame: pd.DataFrame, style: str) -> pd.DataFrame:
-    """The frame with `source` and `target` columns added."""
+    """The frame with `source` and `target` columns added. The target of a span or sequence
+    task is its answer text; of the others, the label as text."""
     rows = frame[list(task.fields)].to_dict("records")
     out = frame.copy()
     out["source"] = pd.array([render_source(task, row, style) for row in rows], dtype="string")
-    out["target"] = pd.array([render_target(task, y) for y in frame["label"]], dtype="string")
+    if task.kind in (registry.SPAN, registry.SEQUENCE):
+        targets = list(frame["answer"])
+    else:
+        targets = [render_target(task, y) for y in frame["label"]]
+    out["target"] = pd.array(targets, dtype="string")
     return out
 
 

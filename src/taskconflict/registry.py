@@ -36,11 +36,29 @@ class Task:
     test_splits: tuple[str, ...] = ("test",)
     target_format: str = ""
     """How a regression target is written as text (STS-B: one decimal, 0.2 steps)."""
+    unanswerable: bool = False
+    """Span task whose gold answer may be the literal `UNANSWERABLE` (QA-ZRE)."""
+    question_format: str = ""
+    """DecaNLP: the task's own question (lowercase, punctuation split off as in the generated
+    world), with the example's raw inputs as placeholders (MNLI: `{hypothesis}`); empty where
+    the question is the example's own text (SQuAD, QA-SRL, QA-ZRE, Winograd)."""
+    context_format: str = ""
+    """DecaNLP: how the context wraps the raw inputs (MNLI: the quoted premise; WikiSQL: the
+    headers, the SQL key words and the English question); empty where it is the raw text."""
+    vocabulary: str = ""
+    """Words the task's answers use beyond its inputs (WikiSQL's SQL), for the tokenizer."""
+    paper_name: str = ""
+    """The task's name in the paper's results (reference/paper_results.csv), if not `name`."""
 
     @property
     def prompt_fields(self) -> tuple[str, ...]:
         """Fields in the order the default prompt presents them (MNLI: hypothesis first)."""
         return tuple(f for _, f, _, _ in string.Formatter().parse(self.prompt) if f)
+
+    @property
+    def paper_key(self) -> str:
+        """The task's name in the paper's results."""
+        return self.paper_name or self.name
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -138,10 +156,129 @@ GLUE_TASKS: tuple[Task, ...] = (
     ),
 )
 
-TASKS: dict[str, Task] = {t.name: t for t in GLUE_TASKS}
+UNANSWERABLE = "unanswerable"
+"""QA-ZRE's gold answer when the context states no answer (decaNLP's literal string)."""
+
+# DecaNLP (McCann et al., 2018): every example is (context, question, answer) and the question
+# says which task it is, so the default prompt is the same for all nine tasks.
+DECANLP_PROMPT = "question: {question} context: {context}"
+DECANLP_FIELDS = ("context", "question")
+SQL_KEY_WORDS = ("select", "from", "where", "count", "max", "min", "sum", "avg", "and",
+                 "=", ">", "<")  # fmt: skip
+"""WikiSQL's key words, in the order decaNLP lists them in the context."""
+SQL_VOCABULARY = "select count ( max min sum avg ) from table where and = > < 0 1 2 3 4 5 6 7 8 9"
+"""Every word and character of a generated SQL answer that its inputs need not contain."""
+
+DECANLP_TASKS: tuple[Task, ...] = (
+    Task(
+        name="sst",
+        benchmark="decanlp",
+        display="SST",
+        kind=CLASSIFICATION,
+        fields=DECANLP_FIELDS,
+        metric="accuracy",
+        labels=("negative", "positive"),
+        prompt=DECANLP_PROMPT,
+        question_format="is this review negative or positive ?",
+    ),
+    Task(
+        name="mnli_deca",
+        benchmark="decanlp",
+        display="MNLI",
+        kind=CLASSIFICATION,
+        fields=DECANLP_FIELDS,
+        metric="accuracy",
+        labels=("entailment", "neutral", "contradiction"),
+        prompt=DECANLP_PROMPT,
+        question_format='hypothesis: " {hypothesis} " -- entailment , neutral , or contradiction ?',
+        context_format='premise: " {premise} "',
+        paper_name="mnli",
+    ),
+    Task(
+        name="iwslt",
+        benchmark="decanlp",
+        display="IWSLT",
+        kind=SEQUENCE,
+        fields=DECANLP_FIELDS,
+        metric="bleu",
+        prompt=DECANLP_PROMPT,
+        question_format="translate from english to german",
+    ),
+    Task(
+        name="cnn_dm",
+        benchmark="decanlp",
+        display="CNN/DM",
+        kind=SEQUENCE,
+        fields=DECANLP_FIELDS,
+        metric="rouge",
+        prompt=DECANLP_PROMPT,
+        question_format="what is the summary ?",
+        paper_name="cnn_dailymail",
+    ),
+    Task(
+        name="wikisql",
+        benchmark="decanlp",
+        display="WikiSQL",
+        kind=SEQUENCE,
+        fields=DECANLP_FIELDS,
+        metric="lfem",
+        prompt=DECANLP_PROMPT,
+        question_format="what is the translation from english to sql ?",
+        context_format=(
+            "the table has columns {headers} and key words " + " , ".join(SQL_KEY_WORDS)
+            + " -- {question}"
+        ),
+        vocabulary=SQL_VOCABULARY,
+    ),
+    Task(
+        name="squad",
+        benchmark="decanlp",
+        display="SQuAD",
+        kind=SPAN,
+        fields=DECANLP_FIELDS,
+        metric="nf1",
+        prompt=DECANLP_PROMPT,
+    ),
+    Task(
+        name="srl",
+        benchmark="decanlp",
+        display="QA-SRL",
+        kind=SPAN,
+        fields=DECANLP_FIELDS,
+        metric="nf1",
+        prompt=DECANLP_PROMPT,
+        paper_name="qa_srl",
+    ),
+    Task(
+        name="zre",
+        benchmark="decanlp",
+        display="QA-ZRE",
+        kind=SPAN,
+        fields=DECANLP_FIELDS,
+        metric="corpus_f1",
+        prompt=DECANLP_PROMPT,
+        unanswerable=True,
+        paper_name="qa_zre",
+    ),
+    Task(
+        name="winograd",
+        benchmark="decanlp",
+        display="Wino",
+        kind=SPAN,
+        fields=DECANLP_FIELDS,
+        metric="em",
+        prompt=DECANLP_PROMPT,
+        paper_name="wino",
+    ),
+)
+
+TASKS: dict[str, Task] = {t.name: t for t in (*GLUE_TASKS, *DECANLP_TASKS)}
 BENCHMARKS: dict[str, tuple[str, ...]] = {
     "glue": tuple(t.name for t in GLUE_TASKS),
+    "decanlp": tuple(t.name for t in DECANLP_TASKS),
 }
+if len(TASKS) != len(GLUE_TASKS) + len(DECANLP_TASKS):
+    raise ValueError("task names must be unique across benchmarks")
 
 
 def get_task(name: str) -> Task:
@@ -161,6 +298,10 @@ def registry_text() -> list[str]:
         lines.append(string.Formatter().vformat(task.prompt, (), _Blank()))
         lines.extend(word.replace("_", " _ ") for word in task.labels)
         lines.extend(task.labels)
+        for text in (task.question_format, task.context_format, task.vocabulary):
+            if text:
+                lines.append(string.Formatter().vformat(text, (), _Blank()))
+    lines.append(UNANSWERABLE)
     lines.append(" ".join(f"{x / 10:.1f}" for x in range(0, 51, 2)))
     return lines
 

@@ -67,7 +67,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
     # measuring conflict never changes what the model is trained on
     train_data = {
         task: load_task_data(registry.get_task(task), path, tokenizer, cfg.max_input_length,
-                             cfg.max_target_length, generative=model.generative)
+                             cfg.max_target_length, target=model.target(task))
         for task, path in data.items()
     }
     streams = {t: BatchStream(d, cfg.batch_size, stream_seed(cell.seed, t, "train"))

@@ -1,7 +1,9 @@
 """The data stage: one task's normalised splits, written as parquet (the data contract).
 
 `results/<preset>/data/<benchmark>/<task>/<split>.parquet` with columns `idx`, the task's
-text fields (registry) and `label` (int class index, or float score for regression).
+text fields (registry) and `label` (int class index, or float score for regression); span
+and sequence tasks have a text `answer` instead (span tasks also `answer_start`, the
+answer's character offset in the context, -1 when unanswerable).
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from taskconflict.io import write_parquet
 def load_splits(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
     """The splits of one task from its configured source."""
     if cfg.source == "generated":
+        if registry.get_task(cfg.task).benchmark == "decanlp":
+            from taskconflict.data.decanlp_generated import generate_decanlp_task
+
+            return generate_decanlp_task(cfg)
         return generate_task(cfg)
     raise NotImplementedError(
         f"{cfg.task}: data source {cfg.source!r} is not available yet; "
@@ -31,8 +37,11 @@ def check_splits(task: registry.Task, splits: dict[str, pd.DataFrame]) -> None:
     missing = set(task.splits) - set(splits)
     if missing:
         raise ValueError(f"{task.name}: missing splits {sorted(missing)}")
+    text_answers = task.kind in (registry.SPAN, registry.SEQUENCE)
+    answer_columns = ("answer", "answer_start") if task.kind == registry.SPAN else (
+        ("answer",) if text_answers else ("label",))
     for name, frame in splits.items():
-        for column in ("idx", *task.fields, "label"):
+        for column in ("idx", *task.fields, *answer_columns):
             if column not in frame.columns:
                 raise ValueError(f"{task.name}/{name}: missing column {column!r}")
         for column in task.fields:

@@ -326,3 +326,55 @@ def lexicon_lines() -> list[str]:
         words += [w for triple in verb.forms for w in triple]
     words += [w for _, ws in EVALUATIVE for w in ws] + [w for a in ADJECTIVES for w in a]
     return [" ".join(words)]
+
+
+# --- additions for the DecaNLP-like tasks (the functions above are unchanged) ----------
+
+def canonical(fact: Fact) -> str:
+    """The fact in one fixed wording (active voice, first synonyms), so a target that restates
+    a fact (a summary) has exactly one right spelling."""
+    base, past, _ = fact.lexicon.verbs[fact.verb].forms[0]
+    noun = fact.lexicon.things[fact.thing][0]
+    if fact.adjective is not None:
+        noun = f"{ADJECTIVES[fact.adjective][0]} {noun}"
+    verb = f"did not {base}" if fact.negated else past
+    return " ".join([PEOPLE[fact.subject], verb, f"the {noun}", *_adjuncts(fact)]) + " ."
+
+
+def verb_forms_in(fact: Fact, sentence: str) -> tuple[str, str, str]:
+    """The synonym of the fact's verb that a realisation of it uses (base, past, participle)."""
+    words = set(sentence.split())
+    for forms in fact.lexicon.verbs[fact.verb].forms:
+        if words & set(forms):
+            return forms
+    raise ValueError(f"no form of the fact's verb in {sentence!r}")
+
+
+def surface(fact: Fact, sentence: str, slot: str) -> str:
+    """The words that state `slot` of the fact in a realisation of it: the person, the noun
+    phrase with its synonyms as used ("the large car"), the place name, the time."""
+    if slot == "subject":
+        candidates = [PEOPLE[fact.subject]]
+    elif slot == "place" and fact.place is not None:
+        candidates = [fact.lexicon.places[fact.place]]
+    elif slot == "time" and fact.time is not None:
+        candidates = [TIMES[fact.time]]
+    elif slot == "thing":
+        adjectives = ADJECTIVES[fact.adjective] if fact.adjective is not None else ("",)
+        candidates = [
+            " ".join(["the", *([a] if a else []), t])
+            for a in adjectives
+            for t in fact.lexicon.things[fact.thing]
+        ]
+    else:
+        raise ValueError(f"the fact states no {slot!r}")
+    padded = f" {sentence} "
+    for words in candidates:
+        if f" {words} " in padded:
+            return words
+    raise ValueError(f"{slot!r} of the fact is not in {sentence!r}")
+
+
+def pronoun(person: int) -> str:
+    """The person's pronoun: PEOPLE alternates female and male names."""
+    return "she" if person % 2 == 0 else "he"
