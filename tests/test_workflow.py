@@ -133,3 +133,27 @@ def test_table1_and_figure2_are_written(smoke):
     assert "\\begin{tabular}" in (results / "tables" / "table1_glue.tex").read_text()
     for ext in ("png", "pdf"):
         assert (results / "figures" / f"figure2_glue.{ext}").stat().st_size > 10_000
+
+
+DECANLP = ("sst", "mnli_deca", "iwslt", "cnn_dm", "wikisql", "squad", "srl", "zre", "winograd")
+
+
+def test_decanlp_half_runs_every_head_and_metric(smoke):
+    results = smoke / "results" / "smoke"
+    runs = results / "runs" / "decanlp" / "small"
+    canonical = json.loads((runs / "canonical" / "multi" / "default-default-pretrained" / "seed0"
+                            / "metrics.json").read_text())["tasks"]
+    text = json.loads((runs / "text-to-text" / "multi" / "default-default-pretrained" / "seed0"
+                       / "metrics.json").read_text())["tasks"]
+    for tasks in (canonical, text):
+        assert set(tasks) == set(DECANLP)
+        for name in DECANLP:
+            test = tasks[name]["test"]
+            assert set(registry.get_task(name).metrics) <= set(test), name
+            assert test["examples"] == 60
+        for span_task in ("squad", "srl", "zre", "winograd"):
+            assert tasks[span_task]["test"]["answers_not_in_input"] == 0
+    table = pd.read_csv(results / "tables" / "table1_decanlp.csv")
+    assert set(table["task"]) == {*DECANLP, "avg"}
+    assert table.loc[table["task"] == "cnn_dm", "paper"].notna().all()  # paper's cnn_dailymail
+    assert (results / "figures" / "figure2_decanlp.png").stat().st_size > 10_000

@@ -33,11 +33,11 @@ def _corpus(a: argparse.Namespace) -> None:
 
 
 def _tokenizer(a: argparse.Namespace) -> None:
-    from taskconflict.data.world import lexicon_lines
+    from taskconflict.data import decanlp_generated, world
     from taskconflict.registry import label_words, registry_text
     from taskconflict.tokenizer import train_tokenizer
 
-    extra = [*registry_text(), *lexicon_lines()]
+    extra = [*registry_text(), *world.lexicon_lines(), *decanlp_generated.lexicon_lines()]
     train_tokenizer(a.corpus, a.out, cfg.from_json(cfg.TokenizerConfig, a.config), extra,
                     whole_words=label_words())
 

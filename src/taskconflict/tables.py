@@ -47,7 +47,9 @@ AVG = "avg"
 DDOF = 1
 COLUMNS = ("row", "architecture", "mode", "task", "mean", "std", "seeds", "paper", "transfer_pct")
 SPLIT_SHORT = {"test_mismatched": "mm"}
-METRIC_NAMES = {"mcc": "Matthews corr.", "spearman": "Spearman corr.", "accuracy": "accuracy"}
+METRIC_NAMES = {"mcc": "Matthews corr.", "spearman": "Spearman corr.", "accuracy": "accuracy",
+                "bleu": "BLEU", "rouge": "mean ROUGE-1/2/L F", "lfem": "logical-form EM",
+                "nf1": "nF1", "corpus_f1": "corpus F1", "em": "exact match"}
 
 Runs = list[tuple[Cell, dict]]
 
@@ -61,6 +63,12 @@ def column_source(column: str) -> tuple[Task, str]:
             if column == f"{task.name}_{split.removeprefix('test_')}":
                 return task, split
     raise KeyError(f"no task or test split behind table column {column!r}")
+
+
+def paper_column(column: str) -> str:
+    """The paper's name for a table column (its results file names some tasks otherwise)."""
+    task, split = column_source(column)
+    return task.paper_key if split == "test" else f"{task.paper_key}_{split.removeprefix('test_')}"
 
 
 def column_display(column: str) -> str:
@@ -139,7 +147,8 @@ def table1(
         values = {c: [by_seed[s][c] for s in seeds if c in by_seed[s]] for c in columns}
         complete = [s for s in seeds if columns and all(c in by_seed[s] for c in columns)]
         values[AVG] = [float(np.mean([by_seed[s][c] for c in columns])) for s in complete]
-        paper = {c: paper_score(1, benchmark, architecture, mode, c, paper_model) for c in columns}
+        paper = {c: paper_score(1, benchmark, architecture, mode, paper_column(c), paper_model)
+                 for c in columns}
         known = [p for p in paper.values() if p is not None]
         paper[AVG] = float(np.mean(known)) if columns and len(known) == len(columns) else None
         for task, vals in values.items():

@@ -10,6 +10,7 @@ the tokenizer or the model.
 from __future__ import annotations
 
 import random
+import re
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -56,9 +57,30 @@ def document(rng: random.Random) -> str:
     return " ".join(sentences)
 
 
+FOREIGN_SHARE = 0.1
+"""Share of documents in the pseudo-language of the generated translation task: monolingual
+text, as web corpora hold some German, never paired with its English source."""
+
+
+def foreign(doc: str) -> str:
+    """A document in the pseudo-language, sentence by sentence."""
+    from taskconflict.data.decanlp_generated import VERB_FORMS, german, translate
+
+    sentences = re.findall(r"[^.?]+[.?]", doc)
+    return " ".join(
+        translate(s.strip()) if any(w in VERB_FORMS for w in s.split())
+        else " ".join(german(w) for w in s.split())
+        for s in sentences
+    )
+
+
 def documents(n: int, seed: int) -> list[str]:
     rng = random.Random(seed)
-    return [document(rng) for _ in range(n)]
+    docs = []
+    for _ in range(n):
+        doc = document(rng)
+        docs.append(foreign(doc) if rng.random() < FOREIGN_SHARE else doc)
+    return docs
 
 
 def build_corpus(cfg: CorpusConfig, train_path: str | Path, heldout_path: str | Path) -> None:
