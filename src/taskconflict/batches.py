@@ -56,9 +56,9 @@ def load_task_data(task: registry.Task, path: str | Path, tokenizer: PreTrainedT
     """Read a rendered split (`source`, `target`, `label`, ...) and tokenise it for a model
     that trains on `target` (tokens, label, score or span)."""
     frame = pd.read_parquet(path)
-    needed = {"source", "target", "label"} if task.kind in (registry.CLASSIFICATION,
-                                                           registry.REGRESSION) else {"source",
-                                                                                      "target"}
+    needed = {"source", "target"}
+    if task.kind in (registry.CLASSIFICATION, registry.REGRESSION):
+        needed.add("label")
     if target == SPAN_TARGET:
         needed |= {"context", "answer", "answer_start"}
     missing = needed - set(frame.columns)
