@@ -112,5 +112,6 @@ def test_preset_switch_on_the_command_line(workdir):
     assert result.returncode == 0, result.stderr
     jobs = planned_jobs(result.stdout)
     assert jobs["pretrain"] == 2
-    assert jobs["prepare_data"] + jobs["prepare_data_with_test_mismatched"] == 4 + 9  # GLUE, DecaNLP
+    # the four GLUE and nine DecaNLP tasks of the smoke preset
+    assert jobs["prepare_data"] + jobs["prepare_data_with_test_mismatched"] == 4 + 9
     assert "results/smoke/" in result.stdout and "results/demo/" not in result.stdout
