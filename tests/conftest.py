@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from taskconflict.config import TokenizerConfig
+from taskconflict.config import TaskDataConfig, TokenizerConfig
 from taskconflict.registry import registry_text
 from taskconflict.tokenizer import train_tokenizer
 
@@ -66,3 +66,11 @@ def toy_tokenizer_dir(toy_corpus: ToyCorpus, tmp_path_factory: pytest.TempPathFa
     folder = tmp_path_factory.mktemp("toy_tokenizer")
     train_tokenizer(toy_corpus.corpus, folder, TokenizerConfig(vocab_size=500), registry_text())
     return folder
+
+
+def data_cfg(task: str, **overrides) -> TaskDataConfig:
+    """Generated-data parameters for one task, small enough for unit tests."""
+    values = dict(task=task, source="generated", seed=3, train_size=600, test_size=150,
+                  validation_fraction=0.1, label_noise=0.1)
+    values.update(overrides)
+    return TaskDataConfig(**values)

@@ -5,9 +5,9 @@ that copying does not solve, balanced Winograd candidates)."""
 import pyarrow.parquet as pq
 import pytest
 import sacrebleu
+from conftest import data_cfg as cfg
 
 from taskconflict import registry
-from taskconflict.config import TaskDataConfig
 from taskconflict.data import decanlp_generated as dg
 from taskconflict.data.glue_generated import NLI_LABELS
 from taskconflict.io import write_parquet
@@ -15,13 +15,6 @@ from taskconflict.paper import load_paper_results
 
 DECANLP = registry.BENCHMARKS["decanlp"]
 METRICS = {"accuracy", "bleu", "rouge", "lfem", "nf1", "corpus_f1", "em"}
-
-
-def cfg(task, **kw):
-    values = dict(task=task, source="generated", seed=3, train_size=600, test_size=150,
-                  validation_fraction=0.1, label_noise=0.1)
-    values.update(kw)
-    return TaskDataConfig(**values)
 
 
 @pytest.fixture(scope="module")

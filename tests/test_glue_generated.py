@@ -3,25 +3,18 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import data_cfg as cfg
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
 from taskconflict import registry
-from taskconflict.config import TaskDataConfig
 from taskconflict.data import world
 from taskconflict.data.glue_generated import GENERATORS, generate_task
 from taskconflict.data.prepare import check_splits, prepare_task
 from taskconflict.prompts import render
 
 GLUE = registry.BENCHMARKS["glue"]
-
-
-def cfg(task, **kw):
-    values = dict(task=task, source="generated", seed=3, train_size=600, test_size=150,
-                  validation_fraction=0.1, label_noise=0.1)
-    values.update(kw)
-    return TaskDataConfig(**values)
 
 
 @pytest.fixture(scope="module")
