@@ -294,7 +294,4 @@ def to_json(obj: Any) -> str:
 
 def from_json(cls: type[T], text: str) -> T:
     """Rebuild a config dataclass (or grid Cell) from `to_json`."""
-    values = json.loads(text)
-    if cls is ModelSpec and values.get("shape") is not None:
-        values["shape"] = ModelShape(**values["shape"])
-    return cls(**values)
+    return cls(**json.loads(text))

@@ -29,9 +29,9 @@ from taskconflict.weights import load_weights
 
 def max_answer_tokens(task: registry.Task, tokenizer, cap: int) -> int:
     """Room for the longest answer plus end-of-sequence: the label words or a score for
-    classification and regression, the task's own output length for text answers."""
+    classification and regression, the target length cap for text answers."""
     if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
-        return min(cap, getattr(task, "max_output_tokens", None) or cap)
+        return cap
     answers = list(task.labels) or ["5.0", "0.0"]
     return min(cap, max(len(tokenizer(a).input_ids) for a in answers) + 1)
 
@@ -58,11 +58,10 @@ def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokeni
 def score_text(task: registry.Task, predictions: list[str], data: TaskData) -> dict[str, float]:
     """Text answers (spans, sequences) against the gold answer, with the task's metrics."""
     references = [[answer] for answer in data.frame["answer"]]
-    extra = {"headers": list(data.frame["headers"])} if "lfem" in task.metrics else {}
-    scores: dict[str, float] = {
-        name: TEXT_METRICS[name](predictions, references, **(extra if name == "lfem" else {}))
-        for name in task.metrics
-    }
+    scores: dict[str, float] = {}
+    for name in task.metrics:
+        tables = {"headers": list(data.frame["headers"])} if name == "lfem" else {}
+        scores[name] = TEXT_METRICS[name](predictions, references, **tables)
     scores["examples"] = len(predictions)
     scores["bad_outputs"] = sum(not p.strip() for p in predictions)
     if task.kind == registry.SPAN:

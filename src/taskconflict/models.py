@@ -184,7 +184,7 @@ class Canonical(MultiTaskModel):
         self.heads = nn.ModuleDict()
         for task, spec in specs.items():
             if spec.kind == registry.SPAN:
-                self.heads[task] = SpanHead(width, getattr(spec, "unanswerable", False))
+                self.heads[task] = SpanHead(width, spec.unanswerable)
             elif spec.kind != registry.SEQUENCE:
                 self.heads[task] = nn.Linear(width, _outputs(spec))
         for module in self.heads.modules():
