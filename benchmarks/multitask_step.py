@@ -1,6 +1,7 @@
 """Time the multi-task step, fused vs. per-task, and one conflict measurement.
 
-    python benchmarks/multitask_step.py [--preset demo] [--steps 20] [--threads 2]
+    python benchmarks/multitask_step.py [--preset demo] [--benchmark glue] [--steps 20]
+                                        [--threads 2]
 
 Needs the preset's pre-trained model and rendered data (`snakemake --cores 2 all` first).
 Prints, per architecture: ms per step in both modes, their ratio, and ms per conflict
@@ -50,6 +51,7 @@ def step_time(model, streams, optimizer, fused: bool, steps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--preset", default="demo")
+    parser.add_argument("--benchmark", default="glue", choices=sorted(registry.BENCHMARKS))
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -63,17 +65,18 @@ def main() -> None:
     results = ROOT / cfg.results
     model_dir = results / "models" / "small"
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    tasks = list(cfg.preset.data.tasks["glue"])
-    print(f"preset {args.preset}, model small, {len(tasks)} tasks x batch {train.batch_size}, "
-          f"{args.threads} threads, mean over {args.steps} steps")
+    tasks = list(cfg.preset.data.tasks[args.benchmark])
+    print(f"preset {args.preset}, {args.benchmark}, model small, {len(tasks)} tasks x batch "
+          f"{train.batch_size}, {args.threads} threads, mean over {args.steps} steps")
     print(f"{'architecture':<18}{'fused ms':>10}{'per-task ms':>13}{'ratio':>8}"
           f"{'conflict ms':>13}")
     for architecture in ARCHITECTURES:
         torch.manual_seed(0)
-        cell = Cell("glue", "small", architecture, "multi")
+        cell = Cell(args.benchmark, "small", architecture, "multi")
         model = load_model(cell, model_dir, tasks).train()
         data = {t: load_task_data(registry.get_task(t),
-                                  results / "rendered" / "glue" / t / "default" / "train.parquet",
+                                  results / "rendered" / args.benchmark / t / "default"
+                                  / "train.parquet",
                                   tokenizer, train.max_input_length, train.max_target_length,
                                   model.target(t)) for t in tasks}
         streams = {t: BatchStream(d, train.batch_size, seed=1) for t, d in data.items()}

@@ -9,6 +9,7 @@ from conftest import data_cfg as cfg
 
 from taskconflict import registry
 from taskconflict.data import decanlp_generated as dg
+from taskconflict.data import world
 from taskconflict.data.glue_generated import NLI_LABELS
 from taskconflict.io import write_parquet
 from taskconflict.paper import load_paper_results
@@ -192,15 +193,14 @@ def test_zre_has_a_minority_of_unanswerable_questions(deca):
 def test_winograd_first_candidate_baseline_is_near_chance(deca):
     for split in ("train", "test"):  # validation is too small to hold to 35-65%
         frame = deca["winograd"][split]
-        first = (frame["answer_start"] == 0).mean()
-        assert 0.35 <= first <= 0.65, first
-        named_first = frame["question"].str.split().str[-4] == frame["answer"]
+        first = frame["context"].str.split().str[1] == frame["answer"]
+        assert 0.35 <= first.mean() <= 0.65, first.mean()
+        named_first = frame["question"].str.split().str[-5] == frame["answer"]
         assert 0.35 <= named_first.mean() <= 0.65
     train = deca["winograd"]["train"]
-    verbs = train["context"].str.split().str[1]
-    for verb in verbs.unique():  # the main verb alone decides the referent
-        answers_subject = set(train.loc[verbs == verb, "answer_start"] == 0)
-        assert len(answers_subject) == 1, verb
+    deeds = train["question"].str.split().str[2]  # "who had repaired the ..."
+    for deed in deeds.unique():  # the deed alone decides the referent: its typical doer
+        assert train.loc[deeds == deed, "answer"].nunique() == 1, deed
 
 
 # --- sequences -----------------------------------------------------------------------------
@@ -277,3 +277,26 @@ def test_too_many_examples_for_the_generator_is_a_clear_error(monkeypatch):
     )  # fmt: skip
     with pytest.raises(RuntimeError, match="squad: the generator yields fewer than 5"):
         dg.generate_decanlp_task(cfg("squad", train_size=5, test_size=1))
+
+
+# --- pre-training corpus -------------------------------------------------------------------
+
+def test_corpus_holds_decanlp_forms_but_never_a_tasks_pair():
+    from taskconflict.data.corpus import DECANLP_SHARE, documents
+
+    docs = documents(2000, seed=3)
+    reasons = [d for d in docs if " because " in d]
+    sql = [d for d in docs if d.startswith("select ")]
+    tables = [d for d in docs if d.startswith("the table has columns ")]
+    share = (len(reasons) + len(sql) + len(tables)) / len(docs)
+    assert DECANLP_SHARE / 2 < share < DECANLP_SHARE * 2, share
+    for doc in reasons:  # the commonsense is stated: the deed's typical doer did it
+        reason, stated = doc.split(" . ", 1)
+        deed = reason.split(" because ")[1].split(" ", 1)[1]
+        doer = stated.split()[1]
+        verb = deed.split()[1]
+        assert stated == f"the {doer} {deed} .", doc
+        assert any(doer == dg.DOERS[v.forms[0][0]] and verb in {f[2] for f in v.forms}
+                   for g in world.GENRES for v in g.verbs), doc
+    assert all(" -- " not in d and "?" not in d for d in sql)  # SQL without its question
+    assert all("select " not in d.split(" -- ")[1] for d in tables)  # questions without SQL

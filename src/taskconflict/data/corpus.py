@@ -74,10 +74,19 @@ def foreign(doc: str) -> str:
     )
 
 
+DECANLP_SHARE = 0.1
+"""Share of documents in forms only the DecaNLP tasks use (`decanlp_generated.corpus_document`)."""
+
+
 def documents(n: int, seed: int) -> list[str]:
+    from taskconflict.data.decanlp_generated import corpus_document
+
     rng = random.Random(seed)
     docs = []
     for _ in range(n):
+        if rng.random() < DECANLP_SHARE:
+            docs.append(corpus_document(rng, GENRE_NAMES))
+            continue
         doc = document(rng)
         docs.append(foreign(doc) if rng.random() < FOREIGN_SHARE else doc)
     return docs

@@ -9,10 +9,9 @@ apart by their input, unlike GLUE's pair tasks under the null prompt.
 Answers are short (at most 12 words, SQL 15 tokens) and each task hinges on a rule a small T5
 can learn in a few hundred steps: a word mapping plus one reordering (IWSLT), rewriting a
 story's lead event in a fixed wording (CNN/DM), composing SQL from phrase cues (WikiSQL),
-finding the span of an asked slot (SQuAD, QA-SRL, QA-ZRE) and a verb class that fixes a
-pronoun's referent (Winograd). Only
-the classification tasks get label noise; for the others the score a trivial baseline gets is
-named in each generator's docstring.
+finding the span of an asked slot (SQuAD, QA-SRL, QA-ZRE) and who typically does a deed
+(Winograd). Only the classification tasks get label noise; for the others the score a trivial
+baseline gets is named in each generator's docstring.
 """
 
 from __future__ import annotations
@@ -174,8 +173,9 @@ def _cnn_dm(rng: random.Random, genres: tuple[str, ...]) -> Row:
 # --- WikiSQL: semantic parsing to SQL ---------------------------------------------------------
 
 HEADERS = ("name", "city", "age", "team", "score", "year")
-NUMERIC = {"age": (18, 80), "score": (0, 100), "year": (1990, 2023)}
-"""Numeric columns and their value ranges; the others hold words."""
+NUMERIC = {"age": range(20, 80, 5), "score": range(0, 100, 5), "year": range(1990, 2025, 5)}
+"""Numeric columns and their values (round numbers, each frequent enough in the corpus to be
+copied as a word); the others hold words."""
 TEAMS = tuple(a[0] for a in world.ADJECTIVES[:6])
 AGGREGATIONS = ("count", "max", "min", "sum", "avg")
 OPERATORS = ("=", ">", "<")
@@ -230,7 +230,7 @@ def parse_sql(sql: str, headers: list[str] | tuple[str, ...]) -> LogicalForm | N
 
 def _value(column: str, rng: random.Random, genres: tuple[str, ...]) -> str:
     if column in NUMERIC:
-        return str(rng.randrange(*NUMERIC[column]))
+        return str(rng.choice(NUMERIC[column]))
     if column == "name":
         return rng.choice(world.PEOPLE)
     if column == "city":
@@ -239,10 +239,10 @@ def _value(column: str, rng: random.Random, genres: tuple[str, ...]) -> str:
 
 
 def _wikisql(rng: random.Random, genres: tuple[str, ...]) -> Row:
-    """SQL for a question about a table with 3-5 of six columns. Each phrase of the question
-    maps to one part of the query ("how many people" -> count ( name ), "older than 30" ->
-    age > 30), so the parse is compositional; the header list in the context names the
-    columns that may appear. A model that copies the question scores 0."""
+    """SQL for a question with one condition about a table with 3-5 of six columns. Each
+    phrase of the question maps to one part of the query ("how many people" -> count ( name ),
+    "older than 30" -> age > 30), so the parse is compositional; the header list in the
+    context names the columns that may appear. A model that copies the question scores 0."""
     headers = rng.sample(HEADERS, rng.randint(3, 5))
     numeric = [h for h in headers if h in NUMERIC]
     aggregation = rng.choice(["", "", *AGGREGATIONS])
@@ -250,10 +250,9 @@ def _wikisql(rng: random.Random, genres: tuple[str, ...]) -> Row:
         aggregation = ""
     column = rng.choice(numeric if aggregation not in ("", "count") else headers)
     others = [h for h in headers if h != column]
-    conditions = []
-    for where in rng.sample(others, min(len(others), rng.randint(1, 2))):
-        operator = rng.choice(OPERATORS) if where in NUMERIC else "="
-        conditions.append((where, operator, _value(where, rng, genres)))
+    where = rng.choice(others)
+    operator = rng.choice(OPERATORS) if where in NUMERIC else "="
+    conditions = [(where, operator, _value(where, rng, genres))]
     select = (_COUNT[column] if aggregation == "count" else _SELECT[aggregation].format(column))
     question = " ".join(
         [select, " and ".join(_CONDITION[c, op].format(v) for c, op, v in conditions), "?"]
@@ -364,30 +363,40 @@ def _zre(rng: random.Random, genres: tuple[str, ...]) -> Row:
     return _span(sentence, question, world.surface(fact, sentence, relation))
 
 
-WINOGRAD_SUBJECT_VERBS = ("apologised to", "boasted to", "confessed to")
-"""Main verbs whose reason clause is about their subject (who had done it: the subject)."""
-WINOGRAD_OBJECT_VERBS = ("thanked", "praised", "congratulated")
-"""Main verbs whose reason clause is about their object."""
+DOERS = {
+    "buy": "buyer", "sell": "seller", "order": "customer", "carry": "porter",
+    "paint": "painter", "repair": "mechanic", "clean": "cleaner", "build": "builder",
+    "measure": "surveyor", "test": "tester", "examine": "inspector", "heat": "chemist",
+    "kick": "striker", "throw": "pitcher", "catch": "catcher", "win": "champion",
+}  # fmt: skip
+"""Who typically does each of the world's deeds (keyed by the verb's first base form): the
+commonsense knowledge that resolves the generated Winograd schemas."""
+WINOGRAD_VERBS = ("thanked", "praised", "called", "visited", "met", "congratulated")
+"""Main verbs that say nothing about the referent."""
+
+
+def doer(verb: world.Verb) -> str:
+    return DOERS[verb.forms[0][0]]
 
 
 def _winograd(rng: random.Random, genres: tuple[str, ...]) -> Row:
-    """Pronoun resolution: "anna thanked carla because she had repaired the fence ." -- who
-    had repaired the fence ? Both candidates share the pronoun's gender; the main verb alone
-    decides (thanked, praised, congratulated: the object; apologised to, boasted to,
-    confessed to: the subject), half of each. Always answering the first candidate, or the
-    first one the question names, scores about 50 EM."""
-    first = rng.randrange(len(world.PEOPLE))
-    second = rng.choice([p for p in range(first % 2, len(world.PEOPLE), 2) if p != first])
-    about_subject = rng.random() < 0.5
-    verb = rng.choice(WINOGRAD_SUBJECT_VERBS if about_subject else WINOGRAD_OBJECT_VERBS)
+    """Pronoun resolution by commonsense: "the painter thanked the mechanic because she had
+    repaired the fence ." -- who had repaired the fence ? the painter or the mechanic ? The
+    candidates are two doers of the same genre; only knowing who repairs things decides (the
+    main verb and the order are random), so answering the first candidate, or the first one
+    the question names, scores about 50 EM. The answer is the doer's noun (EM drops "the")."""
     fact = world.random_fact(rng, genres, p_optional=0.0)
-    participle = rng.choice(fact.lexicon.verbs[fact.verb].forms)[2]
+    verbs = fact.lexicon.verbs
+    right = doer(verbs[fact.verb])
+    wrong = doer(rng.choice([v for i, v in enumerate(verbs) if i != fact.verb]))
+    participle = rng.choice(verbs[fact.verb].forms)[2]
     deed = f"had {participle} the {rng.choice(fact.lexicon.things[fact.thing])}"
-    a, b = world.PEOPLE[first], world.PEOPLE[second]
-    context = f"{a} {verb} {b} because {world.pronoun(first)} {deed} ."
-    named = [a, b] if rng.random() < 0.5 else [b, a]
-    question = f"who {deed} ? {named[0]} or {named[1]} ?"
-    return _span(context, question, a if about_subject else b)
+    a, b = (right, wrong) if rng.random() < 0.5 else (wrong, right)
+    pronoun = rng.choice(("she", "he"))
+    context = f"the {a} {rng.choice(WINOGRAD_VERBS)} the {b} because {pronoun} {deed} ."
+    named = (a, b) if rng.random() < 0.5 else (b, a)
+    question = f"who {deed} ? the {named[0]} or the {named[1]} ?"
+    return _span(context, question, right)
 
 
 DECANLP_GENERATORS: dict[str, Callable[[random.Random, tuple[str, ...]], Row]] = {
@@ -463,6 +472,22 @@ def _frame(task: registry.Task, rows: list[Row]) -> pd.DataFrame:
         else:
             frame[column] = pd.array(values, dtype="string")
     return frame
+
+
+def corpus_document(rng: random.Random, genres: tuple[str, ...]) -> str:
+    """Unlabelled text in the forms only the DecaNLP tasks use, for the pre-training corpus:
+    a reason sentence followed by who did it (Winograd's frame and the commonsense behind
+    it, never its question), a table with a question about it (never its SQL), or a SQL
+    query alone, as web text holds prose and code but not these tasks' pairs. Without it the
+    tokenizer splits words such as "because" or "select" into letters and the model meets
+    them first in fine-tuning."""
+    kind = rng.random()
+    if kind < 0.5:  # who did it, stated: the commonsense a web corpus holds, never as QA
+        row = _winograd(rng, genres)
+        deed = row["context"].split(" because ")[1].split(" ", 1)[1]
+        return f"{row['context']} the {row['answer']} {deed}"
+    row = _wikisql(rng, genres)
+    return row["context"] if kind < 0.75 else row["answer"] + " ;"
 
 
 def lexicon_lines() -> list[str]:
