@@ -65,12 +65,12 @@ def test_changing_one_tasks_data_reruns_only_what_depends_on_it(smoke):
 
 
 def test_pretraining_loss_falls(smoke):
-    for size in ("small", "base"):
-        folder = smoke / "results" / "smoke" / "models" / size
-        log = pd.read_parquet(folder / "pretrain_log.parquet")
-        losses = log["loss"].dropna().to_numpy()
-        assert len(losses) >= 10
-        assert losses[-3:].mean() < 0.8 * losses[:3].mean(), size
+    models = smoke / "results" / "smoke" / "models"
+    log = pd.read_parquet(models / "small" / "pretrain_log.parquet")
+    losses = log["loss"].dropna().to_numpy()
+    assert len(losses) >= 10
+    assert losses[-3:].mean() < 0.8 * losses[:3].mean()
+    assert not (models / "base").exists()  # only Table 4 trains on it, and `all` lacks it
 
 
 def test_checkpoint_loads_like_a_hub_model_and_knows_the_prompts(smoke):

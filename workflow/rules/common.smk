@@ -41,10 +41,12 @@ def rendered_outputs():
 
 
 def model_outputs():
+    """The models pre-trained here that the cells `all` asks for train on."""
+    sizes = {c.model for c in report_cells()}
     return [
         f"{RESULTS}/models/{size}/model.safetensors"
         for size, spec in PRESET.models.items()
-        if spec.pretrained_here
+        if spec.pretrained_here and size in sizes
     ]
 
 
@@ -91,6 +93,15 @@ def model_inputs(size):
 
 def table_cells(experiment, benchmark):
     return [c for c in experiment_cells(CFG, experiment) if c.benchmark == benchmark]
+
+
+REPORTED_EXPERIMENTS = ("table1",)
+"""The experiments whose tables and figures `all` builds."""
+
+
+def report_cells():
+    return [c for e in REPORTED_EXPERIMENTS for c in experiment_cells(CFG, e)
+            if c.benchmark in PRESET.data.tasks]
 
 
 def report_outputs():
