@@ -23,7 +23,7 @@ def _prepare_data(a: argparse.Namespace) -> None:
 def _render(a: argparse.Namespace) -> None:
     from taskconflict.prompts import render_task
 
-    render_task(a.task, a.style, a.data, a.out)
+    render_task(a.task, a.style, a.labels, a.seed, a.data, a.out)
 
 
 def _corpus(a: argparse.Namespace) -> None:
@@ -34,10 +34,13 @@ def _corpus(a: argparse.Namespace) -> None:
 
 def _tokenizer(a: argparse.Namespace) -> None:
     from taskconflict.data import decanlp_generated, world
+    from taskconflict.label_spaces import letter_lines
+    from taskconflict.prompts import prompt_text
     from taskconflict.registry import label_words, registry_text
     from taskconflict.tokenizer import train_tokenizer
 
-    extra = [*registry_text(), *world.lexicon_lines(), *decanlp_generated.lexicon_lines()]
+    extra = [*registry_text(), *prompt_text(), *letter_lines(), *world.lexicon_lines(),
+             *decanlp_generated.lexicon_lines()]
     train_tokenizer(a.corpus, a.out, cfg.from_json(cfg.TokenizerConfig, a.config), extra,
                     whole_words=label_words())
 
@@ -117,9 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="TaskDataConfig as JSON")
     p.add_argument("--out", required=True, help="folder for <split>.parquet")
 
-    p = stage("render", _render, "add source/target text in one prompt style")
+    p = stage("render", _render,
+              "add source/target text in one prompt style and output space")
     p.add_argument("--task", required=True)
-    p.add_argument("--style", required=True)
+    p.add_argument("--style", required=True, help="prompt style: null, default, diverse")
+    p.add_argument("--labels", default="default",
+                   help="output space: default, overlapping, distinct")
+    p.add_argument("--seed", type=int, default=0, help="seeds diverse prompts and letters")
     p.add_argument("--data", required=True, help="folder of the task's normalised splits")
     p.add_argument("--out", required=True)
 

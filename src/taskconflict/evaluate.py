@@ -11,6 +11,7 @@ Writes `metrics.json`: {"cell": id, "tasks": {task: {split: {metric: x100, "bad_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -27,12 +28,14 @@ from taskconflict.train import load_model
 from taskconflict.weights import load_weights
 
 
-def max_answer_tokens(task: registry.Task, tokenizer, cap: int) -> int:
-    """Room for the longest answer plus end-of-sequence: the label words or a score for
-    classification and regression, the target length cap for text answers."""
+def max_answer_tokens(task: registry.Task, tokenizer, cap: int,
+                      words: Iterable[str] = ()) -> int:
+    """Room for the longest answer plus end-of-sequence: the label words (`words`, default
+    the registry's) or a score for classification and regression, the target length cap for
+    text answers."""
     if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
         return cap
-    answers = list(task.labels) or ["5.0", "0.0"]
+    answers = sorted(set(words)) or list(task.labels) or ["5.0", "0.0"]
     return min(cap, max(len(tokenizer(a).input_ids) for a in answers) + 1)
 
 
@@ -42,7 +45,9 @@ def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokeni
     target = model.target(task.name)
     data = load_task_data(task, path, tokenizer, cfg.max_input_length, cfg.max_target_length,
                           target=target)
-    new_tokens = max_answer_tokens(task, tokenizer, cfg.max_target_length)
+    row_words = data.frame["label_words"] if "label_words" in data.frame else []
+    new_tokens = max_answer_tokens(task, tokenizer, cfg.max_target_length,
+                                   (w for words in row_words for w in words))
     outputs = []
     for batch in eval_batches(data, cfg.eval_batch_size):
         outputs += model.predict(task.name, batch, tokenizer, new_tokens)
@@ -51,7 +56,9 @@ def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokeni
     if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
         return score_text(task, outputs, data)
     if target == TOKENS:
-        outputs = [metrics.parse_prediction(task, text) for text in outputs]
+        words = list(row_words) or [()] * len(outputs)
+        outputs = [metrics.parse_prediction(task, text, w)
+                   for text, w in zip(outputs, words, strict=True)]
     return metrics.score(task, outputs, data.frame["label"].tolist())
 
 

@@ -64,11 +64,13 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def parse_prediction(task: Task, text: str) -> int | float | None:
-    """The label a generated text stands for, or None for a bad output."""
+def parse_prediction(task: Task, text: str, words: Sequence[str] = ()) -> int | float | None:
+    """The label a generated text stands for, or None for a bad output. `words` are the
+    example's answer words (diverse prompts, letter label spaces); default the registry's."""
     answer = text.strip()
     if task.kind == CLASSIFICATION:
-        return task.labels.index(answer) if answer in task.labels else None
+        words = list(words) or list(task.labels)
+        return words.index(answer) if answer in words else None
     if task.kind == REGRESSION:
         try:
             value = float(answer)

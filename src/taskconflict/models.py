@@ -282,10 +282,33 @@ def _outputs(task: registry.Task) -> int:
     return 1 if task.kind == registry.REGRESSION else len(task.labels)
 
 
-def build_model(architecture: str, t5: T5ForConditionalGeneration,
-                tasks: Sequence[str]) -> MultiTaskModel:
+DECODER_INITS = ("pretrained", "reinit")
+
+
+def reinitialise_decoder(t5: T5ForConditionalGeneration) -> None:
+    """Give `t5` the decoder and LM head of a freshly initialised T5 of the same config
+    (Table 3), in place. The encoder keeps its pre-trained weights and its own embedding:
+    the decoder gets a fresh embedding of its own, tied to its fresh LM head."""
+    fresh = T5ForConditionalGeneration(t5.config)
+    t5.decoder.embed_tokens = nn.Embedding(*fresh.shared.weight.shape)
+    t5.decoder.load_state_dict(fresh.decoder.state_dict())
+    t5.lm_head.weight = t5.decoder.embed_tokens.weight
+
+
+def build_model(architecture: str, t5: T5ForConditionalGeneration, tasks: Sequence[str],
+                decoder: str = "pretrained") -> MultiTaskModel:
+    """The architecture on `t5`; with decoder="reinit" every decoder it uses (the shared one,
+    or each task's copy) starts from a fresh initialisation instead of the pre-trained one."""
     builders = {"canonical": Canonical, "text-to-text-id": TextToTextID,
                 "text-to-text": TextToText}
     if architecture not in builders:
         raise ValueError(f"unknown architecture {architecture!r}; known: {ARCHITECTURES}")
-    return builders[architecture](t5, tasks)
+    if decoder not in DECODER_INITS:
+        raise ValueError(f"unknown decoder initialisation {decoder!r}; known: {DECODER_INITS}")
+    model = builders[architecture](t5, tasks)
+    if decoder == "reinit":
+        generators = ([model.t5] if isinstance(model, TextToText)
+                      else list(getattr(model, "decoders", {}).values()))
+        for generator in generators:
+            reinitialise_decoder(generator)
+    return model

@@ -50,7 +50,7 @@ def load_model(cell: Cell, model_dir: str | Path, tasks: list[str]) -> MultiTask
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     t5 = T5ForConditionalGeneration.from_pretrained(model_dir)
-    return build_model(cell.architecture, t5, tasks)
+    return build_model(cell.architecture, t5, tasks, cell.decoder)
 
 
 def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
