@@ -19,7 +19,16 @@ import pytest
 from taskconflict.grid import Cell
 from taskconflict.paper import load_paper_results, paper_score
 from taskconflict.registry import BENCHMARKS, TASKS
-from taskconflict.tables import table1, tex_escape, write_table
+from taskconflict.tables import (
+    TABLE2,
+    TABLE3,
+    TABLE4,
+    build_table,
+    caption,
+    table1,
+    tex_escape,
+    write_table,
+)
 
 COLUMNS = ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "mnli_mismatched", "qnli", "rte"]
 
@@ -88,8 +97,8 @@ def at(frame: pd.DataFrame, row: str, task: str) -> pd.Series:
 
 
 def test_layout(frame: pd.DataFrame) -> None:
-    assert list(frame.columns) == ["row", "architecture", "mode", "task", "mean", "std", "seeds",
-                                   "paper", "transfer_pct"]
+    assert list(frame.columns) == ["row", "architecture", "mode", "variant", "task", "mean",
+                                   "std", "seeds", "paper", "transfer_pct"]
     assert list(pd.unique(frame["row"])) == [
         "canonical single-task", "canonical multi-task", "text-to-text single-task",
         "text-to-text-id multi-task", "text-to-text multi-task"]
@@ -220,3 +229,58 @@ def test_no_runs_does_not_crash(tmp_path: Path) -> None:
     write_table(frame, tmp_path / "empty")
     assert "–" in (tmp_path / "empty.md").read_text(encoding="utf-8")
     assert (tmp_path / "empty.tex").exists() and (tmp_path / "empty.csv").exists()
+
+
+# --- Tables 2-4: the same builder with other rows ----------------------------------------------
+
+def variant_runs(architecture: str, mode: str, score: float, model: str = "small",
+                 benchmark: str = "glue", **variant: str) -> list[tuple[Cell, dict]]:
+    targets = ["multi"] if mode == "multi-task" else list(BENCHMARKS[benchmark])
+    runs = []
+    for target in targets:
+        cell = Cell(benchmark, model, architecture, target, **variant)
+        tasks = BENCHMARKS[benchmark] if cell.multi_task else (target,)
+        runs.append((cell, {"cell": cell.id, "tasks": {t: task_metrics(t, score)
+                                                       for t in tasks}}))
+    return runs
+
+
+def test_table2_compares_prompt_styles_with_the_null_prompt_single_task_baseline():
+    runs = [*variant_runs("text-to-text", "single-task", 50.0, prompts="null"),
+            *variant_runs("text-to-text", "single-task", 99.0),  # Table 1's: ignored here
+            *variant_runs("text-to-text", "multi-task", 40.0, prompts="null"),
+            *variant_runs("text-to-text", "multi-task", 55.0),
+            *variant_runs("text-to-text", "multi-task", 60.0, prompts="diverse")]
+    frame = build_table(TABLE2, runs, "glue")
+    rows = list(pd.unique(frame["row"]))
+    assert rows == ["text-to-text single-task null prompts",
+                    "text-to-text multi-task null prompts",
+                    "text-to-text multi-task default prompts",
+                    "text-to-text multi-task diverse prompts"]
+    assert at(frame, rows[0], "rte")["mean"] == 50.0
+    assert at(frame, rows[1], "avg")["transfer_pct"] == pytest.approx(-20.0)
+    assert at(frame, rows[3], "cola")["transfer_pct"] == pytest.approx(20.0)
+    assert at(frame, rows[3], "cola")["paper"] == paper_score(
+        2, "glue", "text-to-text", "multi-task diverse-prompt", "cola")
+    assert "Table 2 (GLUE), prompt styles" in caption(frame, TABLE2, "demo preset")
+
+
+def test_table3_rows_by_decoder_and_table4_on_the_base_model():
+    runs = [r for a, d, s in (("text-to-text-id", "pretrained", 50.0),
+                              ("text-to-text-id", "reinit", 40.0),
+                              ("text-to-text", "pretrained", 60.0),
+                              ("text-to-text", "reinit", 30.0))
+            for r in variant_runs(a, "multi-task", s, benchmark="decanlp", decoder=d)]
+    runs += variant_runs("text-to-text", "single-task", 60.0, benchmark="decanlp")
+    frame = build_table(TABLE3, runs, "decanlp")
+    reinit = at(frame, "text-to-text multi-task re-init decoder", "avg")
+    assert reinit["mean"] == 30.0 and reinit["transfer_pct"] == pytest.approx(-50.0)
+    assert math.isfinite(reinit["paper"])  # the paper has DecaNLP's Table 3
+    base = [*variant_runs("canonical", "single-task", 70.0, model="base"),
+            *variant_runs("canonical", "multi-task", 77.0, model="base"),
+            *variant_runs("canonical", "multi-task", 1.0)]  # the small model's: ignored
+    frame = build_table(TABLE4, base, "glue", model="base")
+    assert at(frame, "canonical multi-task", "cola")["transfer_pct"] == pytest.approx(10.0)
+    assert at(frame, "canonical single-task", "cola")["paper"] == paper_score(
+        4, "glue", "canonical", "single-task", "cola", "t5-v1_1-base")
+    assert at(frame, "text-to-text multi-task", "cola")["seeds"] == 0

@@ -1,8 +1,13 @@
-"""Table 1: single- vs. multi-task test scores of three architectures, beside the paper's.
+"""Tables 1-4: test scores of the paper's runs, beside the paper's numbers.
 
-The table is built as a tidy frame (one line per row x task) so the report, the tests and any
+- Table 1: single- vs. multi-task in three architectures;
+- Table 2: prompt styles (text-to-text multi-task; the single-task baseline uses null prompts);
+- Table 3: pre-trained vs. re-initialised decoder (text-to-text-id and text-to-text);
+- Table 4: Table 1's canonical and text-to-text rows on the larger model.
+
+A table is built as a tidy frame (one line per row x task) so the report, the tests and any
 later analysis read the same numbers; Markdown and LaTeX are only renderings of it. The same
-code serves GLUE and, once the registry has it, DecaNLP.
+code serves GLUE and DecaNLP.
 
 Conventions:
 - a cell is the mean over seeds of the task's headline metric (registry `metric`) on the test
@@ -12,14 +17,16 @@ Conventions:
 - "avg" is, per seed, the mean over all the table's task columns, then mean ± std over the seeds
   that have every column (a seed missing a task would average over different tasks);
 - transfer_pct = (multi - single) / |single| x 100 of the means, for each multi-task row against
-  its single-task baseline: positive transfer if > 0, negative transfer if < 0;
-- paper = the paper's Table 1 cell; its avg is recomputed over the same columns, never copied.
+  its single-task baseline row: positive transfer if > 0, negative transfer if < 0;
+- paper = the paper's cell of the same table; its avg is recomputed over the same columns,
+  never copied.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,22 +37,83 @@ from taskconflict.io import atomic_path
 from taskconflict.paper import paper_score
 from taskconflict.registry import BENCHMARKS, TASKS, Task
 
-ROWS: tuple[tuple[str, str], ...] = (
-    ("canonical", "single-task"),
-    ("canonical", "multi-task"),
-    ("text-to-text", "single-task"),
-    ("text-to-text-id", "multi-task"),
-    ("text-to-text", "multi-task"),
-)
-BASELINE: dict[tuple[str, str], tuple[str, str]] = {
-    ("canonical", "multi-task"): ("canonical", "single-task"),
-    ("text-to-text-id", "multi-task"): ("text-to-text", "single-task"),
-    ("text-to-text", "multi-task"): ("text-to-text", "single-task"),
-}
-DEFAULT_VARIANT = "default-default-pretrained"
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table: the cells it averages (architecture, mode, variant), its variant
+    in the paper's results, and the single-task row its transfer is measured against."""
+
+    label: str
+    architecture: str
+    mode: str
+    prompts: str = "default"
+    labels: str = "default"
+    decoder: str = "pretrained"
+    paper_variant: str = ""
+    baseline: str = ""
+
+    @property
+    def variant(self) -> str:
+        return f"{self.prompts}-{self.labels}-{self.decoder}"
+
+    def matches(self, cell: Cell) -> bool:
+        return (cell.architecture, cell.mode, cell.variant) == (
+            self.architecture, self.mode, self.variant)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    number: int
+    title: str
+    rows: tuple[Row, ...]
+    transfer: str
+    """What a row's (±x%) compares, for the caption."""
+    paper_model: str = "t5-v1_1-small"
+
+
+def _row(architecture: str, mode: str, baseline: str = "", **variant: str) -> Row:
+    """A row named "<architecture> <mode>" plus what differs from the default variant."""
+    words = {"prompts": "{} prompts", "labels": "{} labels", "decoder": "{} decoder"}
+    names = {"reinit": "re-init", "pretrained": "pre-trained"}
+    extra = [words[k].format(names.get(v, v)) for k, v in variant.items() if k in words]
+    label = " ".join([architecture, mode, *extra])
+    return Row(label, architecture, mode, baseline=baseline, **variant)
+
+
+CANONICAL_SINGLE = _row("canonical", "single-task", paper_variant="single-task")
+T2T_SINGLE = _row("text-to-text", "single-task", paper_variant="single-task")
+T2T_SINGLE_NULL = _row("text-to-text", "single-task", prompts="null",
+                       paper_variant="single-task null-prompt")
+CANONICAL_MULTI = _row("canonical", "multi-task", CANONICAL_SINGLE.label,
+                       paper_variant="multi-task")
+T2T_MULTI = _row("text-to-text", "multi-task", T2T_SINGLE.label, paper_variant="multi-task")
+TABLE1 = TableSpec(1, "single- vs. multi-task training in three architectures", (
+    CANONICAL_SINGLE, CANONICAL_MULTI, T2T_SINGLE,
+    _row("text-to-text-id", "multi-task", T2T_SINGLE.label, paper_variant="multi-task"),
+    T2T_MULTI,
+), "canonical multi vs. canonical single; text-to-text and text-to-text-id multi vs. "
+   "text-to-text single")
+TABLE2 = TableSpec(2, "prompt styles, text-to-text", (
+    T2T_SINGLE_NULL,
+    *(_row("text-to-text", "multi-task", T2T_SINGLE_NULL.label, prompts=style,
+           paper_variant=f"multi-task {style}-prompt") for style in ("null", "default", "diverse")),
+), "each multi-task row vs. text-to-text single-task with null prompts")
+TABLE3 = TableSpec(3, "pre-trained vs. re-initialised decoder", (
+    T2T_SINGLE,
+    *(_row(architecture, "multi-task", T2T_SINGLE.label, decoder=decoder,
+           paper_variant=f"multi-task {decoder}-decoder")
+      for architecture in ("text-to-text-id", "text-to-text")
+      for decoder in ("pretrained", "reinit")),
+), "each multi-task row vs. text-to-text single-task")
+TABLE4 = TableSpec(4, "model size: the larger model", (
+    CANONICAL_SINGLE, CANONICAL_MULTI, T2T_SINGLE, T2T_MULTI,
+), "canonical multi vs. canonical single; text-to-text multi vs. text-to-text single",
+   paper_model="t5-v1_1-base")
+TABLES: dict[int, TableSpec] = {t.number: t for t in (TABLE1, TABLE2, TABLE3, TABLE4)}
 AVG = "avg"
 DDOF = 1
-COLUMNS = ("row", "architecture", "mode", "task", "mean", "std", "seeds", "paper", "transfer_pct")
+COLUMNS = ("row", "architecture", "mode", "variant", "task", "mean", "std", "seeds", "paper",
+           "transfer_pct")
 SPLIT_SHORT = {"test_mismatched": "mm"}
 METRIC_NAMES = {"mcc": "Matthews corr.", "spearman": "Spearman corr.", "accuracy": "accuracy",
                 "bleu": "BLEU", "rouge": "mean ROUGE-1/2/L F", "lfem": "logical-form EM",
@@ -92,22 +160,25 @@ def benchmark_columns(benchmark: str) -> list[str]:
     return columns
 
 
-def _seed_scores(runs: Runs, columns: list[str]) -> dict[tuple[str, str], dict[int, dict]]:
-    """(architecture, mode) -> seed -> column -> test score."""
-    scores: dict[tuple[str, str], dict[int, dict]] = defaultdict(lambda: defaultdict(dict))
+def _seed_scores(runs: Runs, rows: tuple[Row, ...], columns: list[str]
+                 ) -> dict[str, dict[int, dict]]:
+    """row label -> seed -> column -> test score."""
+    scores: dict[str, dict[int, dict]] = defaultdict(lambda: defaultdict(dict))
     for cell, metrics in runs:
-        for column in columns:
-            task, split = column_source(column)
-            if not cell.multi_task and cell.tasks != task.name:
-                continue
-            value = metrics.get("tasks", {}).get(task.name, {}).get(split, {}).get(task.metric)
-            if value is None:
-                continue
-            seeds = scores[(cell.architecture, cell.mode)][cell.seed]
-            if column in seeds:
-                raise ValueError(f"two runs give {column} for {cell.architecture} {cell.mode} "
-                                 f"seed {cell.seed} (last: {cell.id})")
-            seeds[column] = float(value)
+        for row in (r for r in rows if r.matches(cell)):
+            for column in columns:
+                task, split = column_source(column)
+                if not cell.multi_task and cell.tasks != task.name:
+                    continue
+                value = (metrics.get("tasks", {}).get(task.name, {}).get(split, {})
+                         .get(task.metric))
+                if value is None:
+                    continue
+                seeds = scores[row.label][cell.seed]
+                if column in seeds:
+                    raise ValueError(f"two runs give {column} for {row.label} seed {cell.seed} "
+                                     f"(last: {cell.id})")
+                seeds[column] = float(value)
     return scores
 
 
@@ -122,54 +193,56 @@ def _as_float(x: float | None) -> float:
     return math.nan if x is None else float(x)
 
 
-def table1(
-    runs: Runs, benchmark: str, model: str = "small", paper_model: str = "t5-v1_1-small"
-) -> pd.DataFrame:
-    """The tidy Table 1 of `benchmark` from (cell, metrics.json) pairs.
+def build_table(spec: TableSpec, runs: Runs, benchmark: str, model: str = "small"
+                ) -> pd.DataFrame:
+    """The tidy table `spec` of `benchmark` from (cell, metrics.json) pairs.
 
-    Only default-variant cells of `model` (the config's model key) count; every other run is
-    ignored, so the caller may pass all runs of a preset. All five rows are always present;
+    Only cells of `model` (the config's model key) that match a row count; every other run is
+    ignored, so the caller may pass all runs of a preset. Every row is always present;
     missing scores are NaN with seeds = 0.
     """
-    runs = [
-        (cell, metrics) for cell, metrics in runs
-        if cell.benchmark == benchmark and cell.model == model
-        and cell.variant == DEFAULT_VARIANT and (cell.architecture, cell.mode) in ROWS
-    ]
-    scores = _seed_scores(runs, benchmark_columns(benchmark))
+    runs = [(cell, metrics) for cell, metrics in runs
+            if cell.benchmark == benchmark and cell.model == model]
+    scores = _seed_scores(runs, spec.rows, benchmark_columns(benchmark))
     present = {c for by_seed in scores.values() for s in by_seed.values() for c in s}
     columns = [c for c in benchmark_columns(benchmark) if c in present]
 
     records = []
-    for architecture, mode in ROWS:
-        by_seed = scores.get((architecture, mode), {})
+    for row in spec.rows:
+        by_seed = scores.get(row.label, {})
         seeds = sorted(by_seed)
         values = {c: [by_seed[s][c] for s in seeds if c in by_seed[s]] for c in columns}
         complete = [s for s in seeds if columns and all(c in by_seed[s] for c in columns)]
         values[AVG] = [float(np.mean([by_seed[s][c] for c in columns])) for s in complete]
-        paper = {c: paper_score(1, benchmark, architecture, mode, paper_column(c), paper_model)
-                 for c in columns}
+        paper = {c: paper_score(spec.number, benchmark, row.architecture, row.paper_variant,
+                                paper_column(c), spec.paper_model) for c in columns}
         known = [p for p in paper.values() if p is not None]
         paper[AVG] = float(np.mean(known)) if columns and len(known) == len(columns) else None
         for task, vals in values.items():
             mean, std = _mean_std(vals)
             records.append({
-                "row": f"{architecture} {mode}", "architecture": architecture, "mode": mode,
-                "task": task, "mean": mean, "std": std, "seeds": len(vals),
-                "paper": _as_float(paper[task]), "transfer_pct": math.nan,
+                "row": row.label, "architecture": row.architecture, "mode": row.mode,
+                "variant": row.variant, "task": task, "mean": mean, "std": std,
+                "seeds": len(vals), "paper": _as_float(paper[task]), "transfer_pct": math.nan,
             })
     frame = pd.DataFrame(records, columns=list(COLUMNS))
     frame["seeds"] = frame["seeds"].astype(np.int64)
 
-    means = frame.set_index(["architecture", "mode", "task"])["mean"]
+    means = frame.set_index(["row", "task"])["mean"]
+    baselines = {row.label: row.baseline for row in spec.rows}
     for i, line in frame.iterrows():
-        base = BASELINE.get((line["architecture"], line["mode"]))
-        if base is None:
+        base = baselines[line["row"]]
+        if not base:
             continue
-        single = means.get((*base, line["task"]), math.nan)
+        single = means.get((base, line["task"]), math.nan)
         if np.isfinite(single) and single != 0 and np.isfinite(line["mean"]):
             frame.loc[i, "transfer_pct"] = (line["mean"] - single) / abs(single) * 100
     return frame
+
+
+def table1(runs: Runs, benchmark: str, model: str = "small") -> pd.DataFrame:
+    """Table 1 of `benchmark` (see `build_table`)."""
+    return build_table(TABLE1, runs, benchmark, model)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -204,24 +277,27 @@ def _metric_text(column: str) -> str:
     return name if split == "test" else f"{name} on {split}"
 
 
-def caption(frame: pd.DataFrame) -> str:
-    """What the numbers are: metric per task, what ± and % mean, where [paper] comes from."""
+def caption(frame: pd.DataFrame, spec: TableSpec = TABLE1, context: str = "") -> str:
+    """What the numbers are: the table's runs, metric per task, what ± and % mean, where
+    [paper] comes from; `context` says what was run (preset, model, steps)."""
     tasks = [t for t in pd.unique(frame["task"]) if t != AVG]
     benchmarks = sorted({column_source(t)[0].benchmark for t in tasks})
     metrics = "; ".join(f"{column_display(t)} {_metric_text(t)}" for t in tasks)
     seeds = frame.loc[frame["seeds"] > 0, "seeds"]
     n = "no" if seeds.empty else (
         str(seeds.min()) if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}")
+    paper_model = spec.paper_model.replace("t5-v1_1-", "T5 v1.1 ")
     return (
-        f"Table 1 ({', '.join(b.upper() for b in benchmarks) or 'no runs'}): test scores ×100, "
+        f"Table {spec.number} ({', '.join(b.upper() for b in benchmarks) or 'no runs'}), "
+        f"{spec.title}: test scores ×100, "
         f"mean ± sample std (ddof={DDOF}) over {n} seed{'' if n == '1' else 's'}. "
-        f"Metrics: {metrics or '-'}. "
+        + (f"{context}. " if context else "")
+        + f"Metrics: {metrics or '-'}. "
         "Avg = mean over seeds of each seed's mean over the task columns. "
         "(±x%) = relative change of a multi-task row's mean vs. its single-task baseline "
-        "(canonical multi vs. canonical single; text-to-text and text-to-text-id multi vs. "
-        "text-to-text single): + positive transfer, - negative transfer. "
-        "[paper x] = the paper's Table 1 (T5 v1.1 small; its Avg recomputed from its cells). "
-        "– = no result."
+        f"({spec.transfer}): + positive transfer, - negative transfer. "
+        f"[paper x] = the paper's Table {spec.number} ({paper_model}; its Avg recomputed from "
+        "its cells). – = no result."
     )
 
 
@@ -236,17 +312,17 @@ def wide_table(frame: pd.DataFrame, tex: bool = False) -> tuple[list[str], list[
     return header, body
 
 
-def to_markdown(frame: pd.DataFrame) -> str:
+def to_markdown(frame: pd.DataFrame, spec: TableSpec = TABLE1, context: str = "") -> str:
     header, body = wide_table(frame)
-    lines = [caption(frame), "", "| " + " | ".join(header) + " |",
+    lines = [caption(frame, spec, context), "", "| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] + [":---:"] * (len(header) - 1)) + "|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in body]
     return "\n".join(lines) + "\n"
 
 
-def to_latex(frame: pd.DataFrame) -> str:
+def to_latex(frame: pd.DataFrame, spec: TableSpec = TABLE1, context: str = "") -> str:
     header, body = wide_table(frame, tex=True)
-    lines = [f"% {tex_escape(caption(frame))}",
+    lines = [f"% {tex_escape(caption(frame, spec, context))}",
              r"\begin{tabular}{l" + "c" * (len(header) - 1) + "}", r"\hline",
              " & ".join(tex_escape(h) for h in header) + r" \\", r"\hline"]
     lines += [" & ".join([tex_escape(cells[0]), *cells[1:]]) + r" \\" for cells in body]
@@ -254,11 +330,13 @@ def to_latex(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(frame: pd.DataFrame, stem: Path) -> None:
+def write_table(frame: pd.DataFrame, stem: Path, spec: TableSpec = TABLE1,
+                context: str = "") -> None:
     """stem.csv (the tidy frame), stem.md and stem.tex (the wide table with its caption)."""
     stem = Path(stem)
     with atomic_path(stem.with_name(stem.name + ".csv")) as tmp:
         frame.to_csv(tmp, index=False)
-    for suffix, text in ((".md", to_markdown(frame)), (".tex", to_latex(frame))):
+    for suffix, text in ((".md", to_markdown(frame, spec, context)),
+                         (".tex", to_latex(frame, spec, context))):
         with atomic_path(stem.with_name(stem.name + suffix)) as tmp:
             tmp.write_text(text, encoding="utf-8")
