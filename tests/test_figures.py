@@ -14,7 +14,15 @@ import pandas as pd
 import pytest
 
 from taskconflict.conflict import gram_to_frame
-from taskconflict.figures import figure2, figure2_data
+from taskconflict.figures import (
+    cosine_heatmaps,
+    cosine_snapshots,
+    figure2,
+    figure2_data,
+    figure3,
+    figure4,
+    figure5,
+)
 from taskconflict.grid import Cell
 
 STEPS = (0, 10, 20)
@@ -96,3 +104,74 @@ def test_missing_part_and_duplicates_are_errors(tmp_path: Path) -> None:
         figure2_data(runs, part="nonexistent")
     with pytest.raises(ValueError, match="two runs"):
         figure2_data([*runs, runs[0]])
+
+
+# --- Figures 3-5 and the cosine heatmaps ------------------------------------------------------
+
+def conflict_frame(c_dirs: list[float], xs: list[int], part: str = "encoder") -> pd.DataFrame:
+    return pd.concat([gram_to_frame(step, part, ("cola", "rte"), gram(c_dir, x))
+                      for step, c_dir, x in zip(STEPS, c_dirs, xs, strict=True)],
+                     ignore_index=True)
+
+
+def test_figure3_has_one_line_per_prompt_style(tmp_path: Path) -> None:
+    runs = [(Cell("glue", "small", "text-to-text", "multi", prompts=style),
+             conflict_frame([c] * 3, [1, 1, 1]))
+            for style, c in (("null", 0.1), ("default", 0.2), ("diverse", 0.3))]
+    runs.append((Cell("glue", "small", "text-to-text-id", "multi"),  # not Figure 3's
+                 conflict_frame([0.4] * 3, [1, 1, 1])))
+    fig = figure3(runs, tmp_path / "f3.png", tmp_path / "f3.pdf")
+    lines = {line.get_label(): line for line in fig.axes[1].get_lines()
+             if not line.get_label().startswith("_")}
+    assert set(lines) == {"null (n=1)", "default (n=1)", "diverse (n=1)"}
+    np.testing.assert_allclose(lines["diverse (n=1)"].get_ydata(), [0.3] * 3)
+
+
+def test_figure4_decoder_conflict_and_accuracy_per_output_space(tmp_path: Path) -> None:
+    def metrics(acc: float) -> dict:
+        return {"cell": "x", "tasks": {"rte": {"test": {"accuracy": acc}},
+                                       "cola": {"test": {"mcc": 10.0, "accuracy": acc + 10}},
+                                       "stsb": {"test": {"spearman": 99.0}}}}
+    runs = [(Cell("glue", "small", "text-to-text", "multi", labels=space, seed=seed),
+             pd.concat([conflict_frame([0.0] * 3, [1, 1, 1]),
+                        conflict_frame([c_dir + seed / 10] * 3, [1, 1, 1], "decoder")]),
+             metrics(acc + seed))
+            for space, c_dir, acc in (("default", 0.1, 80.0), ("overlapping", 0.3, 60.0),
+                                      ("distinct", 0.2, 70.0)) for seed in (0, 1)]
+    fig, lines, bars = figure4(runs, tmp_path / "f4.png", tmp_path / "f4.pdf")
+    c_dir = lines[lines["measure"] == "c_dir"].groupby("series")["mean"].first()
+    np.testing.assert_allclose(c_dir[["default", "overlapping", "distinct"]], [0.15, 0.35, 0.25])
+    accuracy = bars.groupby("series")["accuracy"].mean()  # mean of rte and cola accuracy
+    np.testing.assert_allclose(accuracy[["default", "overlapping", "distinct"]],
+                               [85.5, 65.5, 75.5])
+    heights = [p.get_height() for p in fig.axes[1].patches]
+    np.testing.assert_allclose(heights, [85.5, 65.5, 75.5])
+
+
+def test_figure5_mean_training_loss_pretrained_vs_reinit(tmp_path: Path) -> None:
+    def log(losses: dict[str, list[float]]) -> pd.DataFrame:
+        return pd.DataFrame([{"step": step, "task": task, "loss": loss}
+                             for task, values in losses.items()
+                             for step, loss in zip((10, 20), values, strict=True)])
+    runs = [(Cell("glue", "small", "text-to-text", "multi", decoder="pretrained"),
+             log({"cola": [1.0, 0.5], "rte": [3.0, 1.5]})),
+            (Cell("glue", "small", "text-to-text", "multi", decoder="reinit"),
+             log({"cola": [4.0, 2.0], "rte": [6.0, 4.0]})),
+            (Cell("glue", "small", "text-to-text", "cola"), log({"cola": [9.0, 9.0]}))]
+    fig = figure5(runs, tmp_path / "f5.png", tmp_path / "f5.pdf")
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    np.testing.assert_allclose(lines["pretrained (n=1)"].get_ydata(), [2.0, 1.0])
+    np.testing.assert_allclose(lines["reinit (n=1)"].get_ydata(), [5.0, 3.0])
+    assert fig.axes[0].get_title() == "text-to-text"
+
+
+def test_cosine_heatmaps_at_start_middle_and_end(tmp_path: Path) -> None:
+    frame = pd.concat([gram_to_frame(step, "encoder", ("cola", "rte"), gram(c, 1))
+                       for step, c in ((0, 0.1), (10, 0.2), (20, 0.3), (30, 0.4), (40, 0.5))])
+    snapshots = cosine_snapshots(frame)
+    assert [step for step, _, _ in snapshots] == [0, 20, 40]
+    np.testing.assert_allclose(snapshots[1][2], [[1.0, 0.6], [0.6, 1.0]])  # cos = 2 C_dir
+    out = tmp_path / "cos.png"
+    fig = cosine_heatmaps(Cell("glue", "small", "text-to-text", "multi"), frame, out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["step 0", "step 20", "step 40"]
