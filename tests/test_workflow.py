@@ -32,14 +32,18 @@ def test_data_and_rendered_prompts_for_every_task(smoke):
         for split in task.splits:
             data = pd.read_parquet(results / "data" / "glue" / name / f"{split}.parquet")
             assert len(data) > 0 and list(data.columns) == ["idx", *task.fields, "label"]
-            for style in ("default", "null"):
+            for style in ("default", "null", "diverse"):
                 rendered = pd.read_parquet(
-                    results / "rendered" / "glue" / name / style / f"{split}.parquet"
+                    results / "rendered" / "glue" / name / f"{style}-default" / f"{split}.parquet"
                 )
                 assert len(rendered) == len(data)
                 assert rendered["source"].str.startswith(f"{name} ").all() == (
                     style == "default"
                 )
+            if task.kind == registry.CLASSIFICATION:  # letters, as Figure 4 asks
+                distinct = pd.read_parquet(results / "rendered" / "glue" / name
+                                           / "default-distinct" / f"{split}.parquet")
+                assert distinct["target"].str.fullmatch("[a-z]").all()
     assert (results / "logs" / "prepare_data" / "glue" / "mnli.log").exists()
 
 
@@ -54,23 +58,26 @@ def test_changing_one_tasks_data_reruns_only_what_depends_on_it(smoke):
     overrides = {"presets": {"smoke": {"data": {"overrides": {"rte": {"train_size": 100}}}}}}
     result = snakemake(smoke, "-n", "all", "--config", "preset=smoke", overrides=overrides)
     assert result.returncode == 0, result.stderr
-    # RTE's data and renderings; its single-task cells (canonical, text-to-text) and the three
-    # multi-task cells, for both seeds; then the table and the figure.
+    # RTE's data and its 5 renderings (default, null, diverse prompts; overlapping, distinct
+    # letters). Cells with RTE, per seed (2): Table 1's 2 single-task + 3 multi-task, Table 2's
+    # null single-task + null and diverse multi-task, Figure 4's 2 letter spaces, Table 3's 2
+    # re-initialised decoders = 12; Table 4 (1 seed): 2 single-task + 2 multi-task = 4. Then
+    # GLUE's 4 tables, 4 figures, the cosines of its 9 x 2 + 2 multi-task cells, the comparison.
     assert planned_jobs(result.stdout) == {
-        "prepare_data": 1, "render_prompts": 2, "train": 10, "table1": 1, "figure2": 1,
-        "all": 1,
+        "prepare_data": 1, "render_prompts": 5, "train": 28, "table": 4, "figure2": 1,
+        "figure3": 1, "figure4": 1, "figure5": 1, "cosines": 20, "comparison": 1, "all": 1,
     }
     assert "wildcards: benchmark=glue, task=rte" in result.stdout
     assert "tasks=rte" in result.stdout and "tasks=cola" not in result.stdout
 
 
 def test_pretraining_loss_falls(smoke):
-    models = smoke / "results" / "smoke" / "models"
-    log = pd.read_parquet(models / "small" / "pretrain_log.parquet")
-    losses = log["loss"].dropna().to_numpy()
-    assert len(losses) >= 10
-    assert losses[-3:].mean() < 0.8 * losses[:3].mean()
-    assert not (models / "base").exists()  # only Table 4 trains on it, and `all` lacks it
+    for size in ("small", "base"):  # base: Table 4's
+        folder = smoke / "results" / "smoke" / "models" / size
+        log = pd.read_parquet(folder / "pretrain_log.parquet")
+        losses = log["loss"].dropna().to_numpy()
+        assert len(losses) >= 10
+        assert losses[-3:].mean() < 0.8 * losses[:3].mean(), size
 
 
 def test_checkpoint_loads_like_a_hub_model_and_knows_the_prompts(smoke):
@@ -80,13 +87,15 @@ def test_checkpoint_loads_like_a_hub_model_and_knows_the_prompts(smoke):
     assert model.config.feed_forward_proj == "gated-gelu"
     assert model.config.dropout_rate == 0.0
     assert model.get_input_embeddings().num_embeddings >= len(tokenizer)
-    rendered = pd.read_parquet(
-        smoke / "results" / "smoke" / "rendered" / "glue" / "mnli" / "default" / "train.parquet"
-    )
-    for text in list(rendered["source"][:20]) + list(rendered["target"][:20]):
-        ids = tokenizer(text).input_ids
-        assert tokenizer.unk_token_id not in ids, text
-        assert tokenizer.decode(ids, skip_special_tokens=True) == text
+    for style in ("default-default", "diverse-default", "default-distinct"):
+        rendered = pd.read_parquet(smoke / "results" / "smoke" / "rendered" / "glue" / "mnli"
+                                   / style / "train.parquet")
+        for text in list(rendered["source"][:20]) + list(rendered["target"][:20]):
+            ids = tokenizer(text).input_ids
+            assert tokenizer.unk_token_id not in ids, text
+            assert tokenizer.decode(ids, skip_special_tokens=True) == text
+    for letter in "abcdefghijklmnopqrstuvwxyz":  # a letter label is one decision token
+        assert len(tokenizer(letter, add_special_tokens=False).input_ids) == 1, letter
 
 
 def test_pretrained_checkpoint_reconstructs_spans_better_than_fresh_init(smoke):
@@ -107,7 +116,8 @@ def test_pretrained_checkpoint_reconstructs_spans_better_than_fresh_init(smoke):
 def test_every_cell_is_trained_and_evaluated(smoke):
     runs = smoke / "results" / "smoke" / "runs" / "glue" / "small"
     metrics = sorted(runs.glob("*/*/*/seed*/metrics.json"))
-    assert len(metrics) == 22  # (4 + 1 + 4 + 1 + 1 cells) x 2 seeds
+    # per seed: Table 1's 4 + 1 + 4 + 1 + 1, Table 2's 4 + 2, Figure 4's 2, Table 3's 2
+    assert len(metrics) == 21 * 2
     multi = json.loads((runs / "text-to-text" / "multi" / "default-default-pretrained" / "seed1"
                         / "metrics.json").read_text())
     assert set(multi["tasks"]) == set(SMOKE_TASKS)
@@ -157,3 +167,40 @@ def test_decanlp_half_runs_every_head_and_metric(smoke):
     assert set(table["task"]) == {*DECANLP, "avg"}
     assert table.loc[table["task"] == "cnn_dm", "paper"].notna().all()  # paper's cnn_dailymail
     assert (results / "figures" / "figure2_decanlp.png").stat().st_size > 10_000
+
+
+def test_tables_2_to_4_figures_3_to_5_cosines_and_the_comparison(smoke):
+    results = smoke / "results" / "smoke"
+    table2 = pd.read_csv(results / "tables" / "table2_glue.csv")
+    assert list(table2["row"].unique()) == [
+        "text-to-text single-task null prompts", "text-to-text multi-task null prompts",
+        "text-to-text multi-task default prompts", "text-to-text multi-task diverse prompts"]
+    assert (table2["seeds"] == 2).all() and table2["paper"].notna().all()
+    for benchmark in ("glue", "decanlp"):
+        table3 = pd.read_csv(results / "tables" / f"table3_{benchmark}.csv")
+        assert (table3["seeds"] == 2).all(), benchmark
+        assert "re-init decoder" in " ".join(table3["row"])
+    table4 = pd.read_csv(results / "tables" / "table4_glue.csv")
+    assert (table4["seeds"] == 1).all()  # the smoke preset's Table 4 seed count
+    assert "smoke preset; model base" in (results / "tables" / "table4_glue.md").read_text()
+    for name in ("figure2_glue", "figure3_glue", "figure4_glue", "figure5_glue",
+                 "figure5_decanlp"):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 10_000, name
+    decoder = pd.read_parquet(results / "runs" / "glue" / "small" / "text-to-text" / "multi"
+                              / "default-distinct-pretrained" / "seed0" / "conflict.parquet")
+    assert set(decoder["part"]) == {"encoder", "decoder"}  # Figure 4 measures the decoder
+    cosines = sorted((results / "figures" / "cosines").rglob("*.png"))
+    assert len(cosines) == 30  # every multi-task cell of both benchmarks
+    comparison = (results / "tables" / "paper_comparison.md").read_text()
+    assert "## table4_glue" in comparison and "| difference |" in comparison
+
+
+def test_report_is_one_html_file_with_every_table_and_figure(smoke, tmp_path):
+    report = tmp_path / "report.html"
+    result = snakemake(smoke, "--report", str(report), "--config", "preset=smoke")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = report.read_text(encoding="utf-8", errors="replace")
+    for name in ("table1_glue.html", "table4_glue.html", "figure5_decanlp.png",
+                 "paper_comparison.md"):
+        assert name in html, name
+    assert "smoke preset; model base" in html  # Table 4's caption says what was run

@@ -95,16 +95,46 @@ def _evaluate(a: argparse.Namespace) -> None:
                   _task_paths(a.data), a.out)
 
 
-def _table1(a: argparse.Namespace) -> None:
-    from taskconflict.report import write_table1
+def _table(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_table_files
 
-    write_table1(a.benchmark, a.metrics, a.out)
+    write_table_files(a.number, a.benchmark, a.model, a.metrics, a.out, a.context)
 
 
 def _figure2(a: argparse.Namespace) -> None:
     from taskconflict.report import write_figure2
 
     write_figure2(a.conflict, a.png, a.pdf)
+
+
+def _figure3(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_figure3
+
+    write_figure3(a.conflict, a.png, a.pdf)
+
+
+def _figure4(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_figure4
+
+    write_figure4(a.conflict, a.metrics, a.png, a.pdf)
+
+
+def _figure5(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_figure5
+
+    write_figure5(a.logs, a.png, a.pdf)
+
+
+def _cosines(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_cosines
+
+    write_cosines(a.conflict, a.png)
+
+
+def _comparison(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_comparison
+
+    write_comparison(a.tables, a.out, a.context)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -164,15 +194,40 @@ def _parser() -> argparse.ArgumentParser:
                    "metrics.json")
     p.add_argument("--weights", required=True, help="the cell's model.safetensors")
 
-    p = stage("table1", _table1, "Table 1 (one benchmark) as CSV, Markdown and LaTeX")
+    p = stage("table", _table, "one of Tables 1-4 (one benchmark) as CSV, Markdown, LaTeX, HTML")
+    p.add_argument("--number", required=True, type=int, choices=(1, 2, 3, 4))
     p.add_argument("--benchmark", required=True)
+    p.add_argument("--model", default="small", help="the config's model key of the cells")
+    p.add_argument("--context", default="", help="what was run, for the caption")
     p.add_argument("--metrics", required=True, nargs="+", help="the cells' metrics.json")
     p.add_argument("--out", required=True, help="output path without extension")
 
-    p = stage("figure2", _figure2, "Figure 2 (one benchmark): conflict over training")
-    p.add_argument("--conflict", required=True, nargs="+", help="multi-task conflict.parquet")
+    def figure_stage(name, run, help):
+        p = stage(name, run, help)
+        p.add_argument("--png", required=True)
+        p.add_argument("--pdf", required=True)
+        return p
+
+    conflict_help = "the multi-task cells' conflict.parquet"
+    p = figure_stage("figure2", _figure2, "Figure 2: conflict over training per architecture")
+    p.add_argument("--conflict", required=True, nargs="+", help=conflict_help)
+    p = figure_stage("figure3", _figure3, "Figure 3: conflict over training per prompt style")
+    p.add_argument("--conflict", required=True, nargs="+", help=conflict_help)
+    p = figure_stage("figure4", _figure4,
+                     "Figure 4: decoder conflict and accuracy per output space")
+    p.add_argument("--conflict", required=True, nargs="+", help=conflict_help)
+    p.add_argument("--metrics", required=True, nargs="+", help="the same cells' metrics.json")
+    p = figure_stage("figure5", _figure5, "Figure 5: training loss, pre-trained vs. re-init")
+    p.add_argument("--logs", required=True, nargs="+", help="the cells' train_log.parquet")
+
+    p = stage("cosines", _cosines, "task-gradient cosine heatmaps of one multi-task cell")
+    p.add_argument("--conflict", required=True, help="the cell's conflict.parquet")
     p.add_argument("--png", required=True)
-    p.add_argument("--pdf", required=True)
+
+    p = stage("comparison", _comparison, "our tables beside the paper's, with differences")
+    p.add_argument("--tables", required=True, nargs="*", help="the tables' CSV files")
+    p.add_argument("--context", default="")
+    p.add_argument("--out", required=True, help="Markdown file")
     return parser
 
 

@@ -1,4 +1,5 @@
-"""The report stage: read the cells' outputs and write the tables and figures."""
+"""The report stage: read the cells' outputs and write the tables, figures and the side-by-side
+comparison with the paper."""
 
 from __future__ import annotations
 
@@ -6,11 +7,21 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from taskconflict.figures import figure2
+from taskconflict.figures import cosine_heatmaps, figure2, figure3, figure4, figure5
 from taskconflict.grid import Cell
-from taskconflict.tables import table1, write_table
+from taskconflict.io import atomic_path
+from taskconflict.tables import (
+    AVG,
+    TABLES,
+    build_table,
+    caption,
+    column_display,
+    wide_table,
+    write_table,
+)
 
 
 def cell_of_run_file(path: str | Path) -> Cell:
@@ -20,14 +31,92 @@ def cell_of_run_file(path: str | Path) -> Cell:
     return Cell.from_id("/".join(parts[start + 1 : -1]))
 
 
-def write_table1(benchmark: str, metrics_files: Sequence[str | Path], stem: str | Path) -> None:
+def _metrics(files: Sequence[str | Path]) -> list[tuple[Cell, dict]]:
     runs = []
-    for path in metrics_files:
+    for path in files:
         metrics = json.loads(Path(path).read_text())
         runs.append((Cell.from_id(metrics["cell"]), metrics))
-    write_table(table1(runs, benchmark), Path(stem))
+    return runs
+
+
+def _parquets(files: Sequence[str | Path]) -> list[tuple[Cell, pd.DataFrame]]:
+    return [(cell_of_run_file(path), pd.read_parquet(path)) for path in files]
+
+
+def write_table_files(number: int, benchmark: str, model: str,
+                      metrics_files: Sequence[str | Path], stem: str | Path,
+                      context: str = "") -> None:
+    """Table `number` of `benchmark` as CSV, Markdown, LaTeX and HTML (for the report)."""
+    spec = TABLES[number]
+    frame = build_table(spec, _metrics(metrics_files), benchmark, model)
+    stem = Path(stem)
+    write_table(frame, stem, spec, context)
+    header, body = wide_table(frame)
+    html = pd.DataFrame(body, columns=header).to_html(index=False, border=0)
+    with atomic_path(stem.with_name(stem.name + ".html")) as tmp:
+        tmp.write_text(f"<p>{caption(frame, spec, context)}</p>\n{html}\n", encoding="utf-8")
+
+
+def write_table1(benchmark: str, metrics_files: Sequence[str | Path], stem: str | Path) -> None:
+    write_table_files(1, benchmark, "small", metrics_files, stem)
 
 
 def write_figure2(conflict_files: Sequence[str | Path], png: str | Path, pdf: str | Path) -> None:
-    runs = [(cell_of_run_file(path), pd.read_parquet(path)) for path in conflict_files]
-    figure2(runs, Path(png), Path(pdf))
+    figure2(_parquets(conflict_files), Path(png), Path(pdf))
+
+
+def write_figure3(conflict_files: Sequence[str | Path], png: str | Path, pdf: str | Path) -> None:
+    figure3(_parquets(conflict_files), Path(png), Path(pdf))
+
+
+def write_figure4(conflict_files: Sequence[str | Path], metrics_files: Sequence[str | Path],
+                  png: str | Path, pdf: str | Path) -> None:
+    metrics = {cell.id: m for cell, m in _metrics(metrics_files)}
+    runs = [(cell, frame, metrics[cell.id]) for cell, frame in _parquets(conflict_files)]
+    figure4(runs, Path(png), Path(pdf))
+
+
+def write_figure5(log_files: Sequence[str | Path], png: str | Path, pdf: str | Path) -> None:
+    figure5(_parquets(log_files), Path(png), Path(pdf))
+
+
+def write_cosines(conflict_file: str | Path, png: str | Path) -> None:
+    cosine_heatmaps(cell_of_run_file(conflict_file), pd.read_parquet(conflict_file), Path(png))
+
+
+def comparison(table_csvs: Sequence[str | Path]) -> pd.DataFrame:
+    """Every cell of every table that the paper also reports: ours, the paper's, and the
+    difference (ours - paper), in points."""
+    frames = []
+    for path in table_csvs:
+        frame = pd.read_csv(path)
+        table = Path(path).stem  # e.g. table1_glue
+        frames.append(frame.assign(table=table))
+    if not frames:
+        return pd.DataFrame(columns=["table", "row", "task", "ours", "paper", "difference"])
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[np.isfinite(frame["paper"])]
+    out = frame.rename(columns={"mean": "ours"})[["table", "row", "task", "ours", "paper"]]
+    return out.assign(difference=out["ours"] - out["paper"]).reset_index(drop=True)
+
+
+def write_comparison(table_csvs: Sequence[str | Path], out_md: str | Path,
+                     context: str = "") -> None:
+    """A Markdown page with, per table, our numbers and the paper's side by side."""
+    frame = comparison(table_csvs)
+    lines = ["# This run vs. the paper", ""]
+    if context:
+        lines += [context, ""]
+    lines += ["Scores ×100; difference = ours − paper, in points. Averages are recomputed "
+              "from the cells on both sides.", ""]
+    for table, rows in frame.groupby("table", sort=False):
+        lines += [f"## {table}", "", "| row | task | ours | paper | difference |",
+                  "|---|---|---:|---:|---:|"]
+        for line in rows.itertuples():
+            ours = "–" if not np.isfinite(line.ours) else f"{line.ours:.1f}"
+            diff = "–" if not np.isfinite(line.difference) else f"{line.difference:+.1f}"
+            task = "Avg" if line.task == AVG else column_display(line.task)
+            lines.append(f"| {line.row} | {task} | {ours} | {line.paper:.2f} | {diff} |")
+        lines.append("")
+    with atomic_path(Path(out_md)) as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")

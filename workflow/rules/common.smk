@@ -4,6 +4,7 @@ import shlex
 
 from taskconflict import registry
 from taskconflict.config import to_json
+from taskconflict.label_spaces import LABEL_STYLES
 from taskconflict.prompts import PROMPT_STYLES
 
 TC = "python -m taskconflict"
@@ -32,10 +33,13 @@ def data_outputs():
 
 
 def rendered_outputs():
+    """Every task rendered in the prompt styles and output spaces the reported cells use
+    (canonical cells read the default rendering too)."""
+    needed = {(c.benchmark, t, c.prompts, c.labels) for c in report_cells()
+              for t in cell_tasks(c)}
     return [
-        f"{RESULTS}/rendered/{task_benchmark(t)}/{t}/{style}/{split}.parquet"
-        for t in PRESET.data.task_names
-        for style in PROMPT_STYLES
+        f"{RESULTS}/rendered/{benchmark}/{t}/{prompts}-{labels}/{split}.parquet"
+        for benchmark, t, prompts, labels in sorted(needed)
         for split in registry.get_task(t).splits
     ]
 
@@ -77,7 +81,7 @@ def cell_tasks(w):
 
 
 def rendered_file(w, task, split):
-    return f"{RESULTS}/rendered/{w.benchmark}/{task}/{w.prompts}/{split}.parquet"
+    return f"{RESULTS}/rendered/{w.benchmark}/{task}/{w.prompts}-{w.labels}/{split}.parquet"
 
 
 def model_path(size):
@@ -95,21 +99,53 @@ def table_cells(experiment, benchmark):
     return [c for c in experiment_cells(CFG, experiment) if c.benchmark == benchmark]
 
 
-REPORTED_EXPERIMENTS = ("table1",)
-"""The experiments whose tables and figures `all` builds."""
-
-
 def report_cells():
-    return [c for e in REPORTED_EXPERIMENTS for c in experiment_cells(CFG, e)
-            if c.benchmark in PRESET.data.tasks]
+    """Every cell of every experiment, on the benchmarks the preset has data for."""
+    return [c for c in CELLS.values() if c.benchmark in PRESET.data.tasks]
+
+
+def experiment_benchmarks(experiment):
+    """The benchmarks an experiment runs on that the preset has data for (none if the config
+    has no such experiment)."""
+    exp = CFG.experiments.get(experiment)
+    return [b for b in exp.benchmarks if b in PRESET.data.tasks] if exp else []
+
+
+def run_context(experiment):
+    """What was run, for captions: preset, model, steps, batch size and seeds."""
+    exp = CFG.experiments[experiment]
+    spec = PRESET.models[exp.model]
+    model = spec.checkpoint or (
+        f"T5 v1.1-style {spec.shape.d_model}-d, {spec.shape.num_layers}+"
+        f"{spec.shape.num_decoder_layers or spec.shape.num_layers} layers, pre-trained here")
+    train = PRESET.train
+    seeds = PRESET.seeds[exp.seeds]
+    return (f"{PRESET.name} preset; model {exp.model} ({model}); {train.steps} steps, batch "
+            f"{train.batch_size} per task; {seeds} seed{'s' if seeds > 1 else ''}")
+
+
+TABLE_EXTS = ("csv", "md", "tex", "html")
+FIGURE_EXTS = ("png", "pdf")
+FIGURES = {"figure2": "table1", "figure3": "table2", "figure4": "figure4", "figure5": "table3"}
+"""Each figure and the experiment whose runs it draws."""
+
+
+def table_outputs():
+    return [f"{RESULTS}/tables/table{n}_{b}.{ext}"
+            for n in (1, 2, 3, 4) for b in experiment_benchmarks(f"table{n}")
+            for ext in TABLE_EXTS]
+
+
+def figure_outputs():
+    return [f"{RESULTS}/figures/{figure}_{b}.{ext}"
+            for figure, experiment in FIGURES.items()
+            for b in experiment_benchmarks(experiment) for ext in FIGURE_EXTS]
+
+
+def cosine_outputs():
+    return [f"{RESULTS}/figures/cosines/{c.id}.png" for c in report_cells() if c.multi_task]
 
 
 def report_outputs():
-    outputs = []
-    for benchmark in CFG.experiments["table1"].benchmarks:
-        if benchmark in PRESET.data.tasks:
-            outputs += expand(f"{RESULTS}/tables/table1_{benchmark}.{{ext}}",
-                              ext=("csv", "md", "tex"))
-            outputs += expand(f"{RESULTS}/figures/figure2_{benchmark}.{{ext}}",
-                              ext=("png", "pdf"))
-    return outputs
+    return [*table_outputs(), *figure_outputs(), *cosine_outputs(),
+            f"{RESULTS}/tables/paper_comparison.md"]

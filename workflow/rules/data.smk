@@ -1,6 +1,6 @@
-# Data: one job per task writes its normalised splits; one job per task and prompt style
-# renders them as text-to-text source/target pairs. Tasks differ in their test splits
-# (MNLI has a mismatched one), so each rule has one variant per set of splits.
+# Data: one job per task writes its normalised splits; one job per task, prompt style and
+# output space renders them as text-to-text source/target pairs. Tasks differ in their test
+# splits (MNLI has a mismatched one), so each rule has one variant per set of splits.
 
 
 def split_files(prefix, splits):
@@ -33,15 +33,20 @@ for splits, tasks in tasks_by_splits().items():
             f"render_prompts{extra}"
         wildcard_constraints:
             task="|".join(tasks),
+            style="|".join(PROMPT_STYLES),
+            labels="|".join(LABEL_STYLES),
         input:
             split_files(f"{RESULTS}/data/{{benchmark}}/{{task}}", splits),
         output:
-            split_files(f"{RESULTS}/rendered/{{benchmark}}/{{task}}/{{style}}", splits),
+            split_files(f"{RESULTS}/rendered/{{benchmark}}/{{task}}/{{style}}-{{labels}}", splits),
+        params:
+            seed=PRESET.data.seed,
         log:
-            f"{RESULTS}/logs/render_prompts/{{benchmark}}/{{task}}/{{style}}.log",
+            f"{RESULTS}/logs/render_prompts/{{benchmark}}/{{task}}/{{style}}-{{labels}}.log",
         threads: 1
         resources:
             mem_mb=2000,
         shell:
             "{TC} render --task {wildcards.task} --style {wildcards.style} "
+            "--labels {wildcards.labels} --seed {params.seed} "
             "--data $(dirname {input[0]}) --out $(dirname {output[0]}) > {log} 2>&1"
