@@ -32,17 +32,17 @@ def test_every_preset_loads(raw):
         assert cfg.results == f"results/{name}"
     demo = load_config(raw)
     assert demo.preset.name == "demo"
-    assert demo.preset.data.task_names == registry_glue()
+    assert demo.preset.data.task_names == (*benchmark("glue"), *benchmark("decanlp"))
     assert demo.preset.models["base"].shape.d_model > demo.preset.models["small"].shape.d_model
     paper = load_config(validated({**raw, "preset": "paper"}))
     assert paper.preset.models["small"].checkpoint == "google/t5-v1_1-small"
     assert not paper.preset.generated
 
 
-def registry_glue():
+def benchmark(name):
     from taskconflict.registry import BENCHMARKS
 
-    return BENCHMARKS["glue"]
+    return BENCHMARKS[name]
 
 
 def test_per_task_overrides_apply_to_that_task_only(raw):
@@ -68,8 +68,8 @@ def test_experiments_expand_factor_lists(raw):
     [
         (lambda c: c["presets"]["demo"]["data"]["tasks"]["glue"].append("colaa"),
          "presets.demo.data.tasks.glue[8]"),
-        (lambda c: c["presets"]["demo"]["data"]["overrides"].update({"sst": {}}),
-         "presets.demo.data.overrides.sst"),
+        (lambda c: c["presets"]["demo"]["data"]["overrides"].update({"boolq": {}}),
+         "presets.demo.data.overrides.boolq"),
         (lambda c: c["experiments"]["table1"].update(model="huge"), "experiments.table1.model"),
         (lambda c: c["experiments"]["table4"].update(seeds="many"), "experiments.table4.seeds"),
     ],
