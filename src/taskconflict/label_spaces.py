@@ -54,7 +54,14 @@ LETTER_LINES = 20
 
 
 def letter_lines() -> list[str]:
-    """Lines of every letter a label space may use, for the tokenizer: often enough that each
-    letter at a word's start is one piece, as the label words are. (Letters cannot be
-    user-defined symbols: SentencePiece would cut them off every word they begin.)"""
-    return [" ".join(string.ascii_lowercase)] * LETTER_LINES
+    """Lines of every letter a label space may use, for the tokenizer: each line a seeded
+    shuffle, so every letter is followed by several others and the unigram trainer keeps it
+    as a piece at a word's start, as it does the label words. (Letters cannot be user-defined
+    symbols: SentencePiece would cut them off every word they begin.)"""
+    rng = random.Random(0)
+    lines = []
+    for _ in range(LETTER_LINES):
+        letters = list(string.ascii_lowercase)
+        rng.shuffle(letters)
+        lines.append(" ".join(letters))
+    return lines
