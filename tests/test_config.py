@@ -32,6 +32,9 @@ def test_every_preset_loads(raw):
         assert cfg.results == f"results/{name}"
     demo = load_config(raw)
     assert demo.preset.name == "demo"
+    assert list(demo.experiments) == ["table1"]  # the grid beyond Table 1 is opt-in (issue 5)
+    smoke = load_config(validated({**raw, "preset": "smoke"}))
+    assert list(smoke.experiments) == ["table1", "table2", "figure4", "table3", "table4"]
     assert demo.preset.data.task_names == (*benchmark("glue"), *benchmark("decanlp"))
     assert demo.preset.models["base"].shape.d_model > demo.preset.models["small"].shape.d_model
     paper = load_config(validated({**raw, "preset": "paper"}))
@@ -58,7 +61,7 @@ def test_job_parameters_round_trip_through_json(raw):
 
 
 def test_experiments_expand_factor_lists(raw):
-    table2 = load_config(raw).experiments["table2"]
+    table2 = load_config({**raw, "preset": "smoke"}).experiments["table2"]
     assert table2.runs[1].prompts == ("null", "default", "diverse")
     assert table2.runs[0].labels == ("default",)  # schema default, applied at validation
 
@@ -71,6 +74,8 @@ def test_experiments_expand_factor_lists(raw):
         (lambda c: c["presets"]["demo"]["data"]["overrides"].update({"boolq": {}}),
          "presets.demo.data.overrides.boolq"),
         (lambda c: c["experiments"]["table1"].update(model="huge"), "experiments.table1.model"),
+        (lambda c: c["presets"]["demo"].update(experiments=["table1", "table5"]),
+         "presets.demo.experiments[1]"),
         (lambda c: c["experiments"]["table4"].update(seeds="many"), "experiments.table4.seeds"),
     ],
 )

@@ -197,11 +197,19 @@ def load_config(raw: dict[str, Any]) -> Config:
     if name not in raw["presets"]:
         raise ConfigError(f"preset: {name!r} has no entry under 'presets'")
     preset = _load_preset(name, raw["presets"][name], f"presets.{name}")
-    experiments = {
+    wanted = raw["presets"][name].get("experiments", list(raw["experiments"]))
+    for i, experiment in enumerate(wanted):
+        if experiment not in raw["experiments"]:
+            raise ConfigError(
+                f"presets.{name}.experiments[{i}]: unknown experiment {experiment!r}; "
+                f"known: {', '.join(raw['experiments'])}"
+            )
+    experiments = {  # every experiment is checked, the preset's are kept
         key: _load_experiment(key, value, preset, f"experiments.{key}")
         for key, value in raw["experiments"].items()
     }
-    return Config(preset=preset, experiments=experiments)
+    return Config(preset=preset,
+                  experiments={k: v for k, v in experiments.items() if k in wanted})
 
 
 def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
