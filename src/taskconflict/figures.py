@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from taskconflict.conflict import conflict_curve, conflict_measures, frame_to_grams
-from taskconflict.grid import Cell
+from taskconflict.grid import Cell, variant_name
 from taskconflict.io import atomic_path
 from taskconflict.registry import CLASSIFICATION, TASKS
 
@@ -69,7 +69,7 @@ def figure2_data(runs: list[tuple[Cell, pd.DataFrame]], part: str = "encoder") -
     """Figure 2's lines: `conflict_lines` per architecture, over the default-variant runs."""
     data = conflict_lines(runs, lambda c: c.architecture,
                           lambda c: c.architecture in ARCHITECTURES
-                          and c.variant == "default-default-pretrained", part)
+                          and c.variant == variant_name(), part)
     return data.rename(columns={"series": "architecture"})
 
 
@@ -188,7 +188,7 @@ def loss_lines(runs: list[tuple[Cell, pd.DataFrame]]) -> pd.DataFrame:
     rows = []
     for cell, log in runs:
         if not cell.multi_task or cell.variant not in (
-                "default-default-pretrained", "default-default-reinit"):
+                variant_name(decoder="pretrained"), variant_name(decoder="reinit")):
             continue
         per_step = log.groupby("step")["loss"].mean()
         rows += [{"architecture": cell.architecture, "series": cell.decoder, "seed": cell.seed,

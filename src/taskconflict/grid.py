@@ -15,6 +15,12 @@ from taskconflict.config import Config
 MULTI = "multi"
 
 
+def variant_name(prompts: str = "default", labels: str = "default",
+                 decoder: str = "pretrained") -> str:
+    """The `<prompts>-<labels>-<decoder>` part of a cell id (default: Table 1's variant)."""
+    return f"{prompts}-{labels}-{decoder}"
+
+
 @dataclass(frozen=True)
 class Cell:
     """One training run. `tasks` is a task name (single-task) or "multi" (all tasks)."""
@@ -41,7 +47,7 @@ class Cell:
 
     @property
     def variant(self) -> str:
-        return f"{self.prompts}-{self.labels}-{self.decoder}"
+        return variant_name(self.prompts, self.labels, self.decoder)
 
     @property
     def id(self) -> str:

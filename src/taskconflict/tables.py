@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from taskconflict.grid import Cell
+from taskconflict.grid import Cell, variant_name
 from taskconflict.io import atomic_path
 from taskconflict.paper import paper_score
 from taskconflict.registry import BENCHMARKS, TASKS, Task
@@ -54,7 +54,7 @@ class Row:
 
     @property
     def variant(self) -> str:
-        return f"{self.prompts}-{self.labels}-{self.decoder}"
+        return variant_name(self.prompts, self.labels, self.decoder)
 
     def matches(self, cell: Cell) -> bool:
         return (cell.architecture, cell.mode, cell.variant) == (
