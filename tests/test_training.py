@@ -126,8 +126,8 @@ def test_canonical_pooling_ignores_padding():
     model = build_model("canonical", tiny_t5(), TASKS).eval()
     ids = torch.tensor([[5, 6, 7, 1]])
     padded = torch.tensor([[5, 6, 7, 1, 0, 0]])
-    a = model._pooled(ids, torch.ones_like(ids))
-    b = model._pooled(padded, (padded != 0).long())
+    a = model._encode(ids, torch.ones_like(ids))[1]
+    b = model._encode(padded, (padded != 0).long())[1]
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 

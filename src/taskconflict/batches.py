@@ -31,7 +31,7 @@ class TaskData:
     def span_text(self, row: int, span: tuple[int, int] | None) -> str:
         """The input text between two token positions; "unanswerable" for no span."""
         if span is None or self.offsets is None:
-            return "unanswerable"
+            return registry.UNANSWERABLE
         start, end = span
         offsets = self.offsets[row]
         end = min(end, len(offsets) - 1)

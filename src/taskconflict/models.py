@@ -202,9 +202,6 @@ class Canonical(MultiTaskModel):
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return hidden, (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
-    def _pooled(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self._encode(input_ids, mask)[1]
-
     def _loss(self, task: str, hidden, pooled, mask, targets) -> torch.Tensor:
         kind = self.target(task)
         if kind == TOKENS:

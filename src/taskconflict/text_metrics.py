@@ -17,6 +17,8 @@ from typing import NamedTuple
 import sacrebleu
 from rouge_score import rouge_scorer
 
+from taskconflict.registry import UNANSWERABLE
+
 # ---------------------------------------------------------------------------------------------
 # Shared plumbing
 
@@ -101,7 +103,6 @@ def nf1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> floa
 # ---------------------------------------------------------------------------------------------
 # QA-ZRE corpus F1
 
-UNANSWERABLE = "unanswerable"
 _ZRE_STOPWORDS = frozenset({"the", "a", "an", "and"})
 
 
