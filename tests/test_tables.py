@@ -216,6 +216,9 @@ def test_write_table(frame: pd.DataFrame, tmp_path: Path) -> None:
     assert r"45.0 $\pm$ 7.1 [paper 36.20]" in tex
     assert r"(+20.0\%)" in tex and "%" not in tex.replace(r"\%", "").split("\n", 1)[1]
     assert tex.count(r" \\") == 6
+    html = stem.with_name("table1_glue.html").read_text(encoding="utf-8")
+    assert html.startswith("<p>Table 1 (GLUE)") and html.count("<tr") == 6  # header + 5 rows
+    assert "45.0 ± 7.1 [paper 36.20]" in html
     assert not list(stem.parent.glob(".*.tmp"))
 
 

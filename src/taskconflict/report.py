@@ -13,15 +13,7 @@ import pandas as pd
 from taskconflict.figures import cosine_heatmaps, figure2, figure3, figure4, figure5
 from taskconflict.grid import Cell
 from taskconflict.io import atomic_path
-from taskconflict.tables import (
-    AVG,
-    TABLES,
-    build_table,
-    caption,
-    column_display,
-    wide_table,
-    write_table,
-)
+from taskconflict.tables import AVG, TABLES, build_table, column_display, write_table
 
 
 def cell_of_run_file(path: str | Path) -> Cell:
@@ -48,17 +40,8 @@ def write_table_files(number: int, benchmark: str, model: str,
                       context: str = "") -> None:
     """Table `number` of `benchmark` as CSV, Markdown, LaTeX and HTML (for the report)."""
     spec = TABLES[number]
-    frame = build_table(spec, _metrics(metrics_files), benchmark, model)
-    stem = Path(stem)
-    write_table(frame, stem, spec, context)
-    header, body = wide_table(frame)
-    html = pd.DataFrame(body, columns=header).to_html(index=False, border=0)
-    with atomic_path(stem.with_name(stem.name + ".html")) as tmp:
-        tmp.write_text(f"<p>{caption(frame, spec, context)}</p>\n{html}\n", encoding="utf-8")
-
-
-def write_table1(benchmark: str, metrics_files: Sequence[str | Path], stem: str | Path) -> None:
-    write_table_files(1, benchmark, "small", metrics_files, stem)
+    write_table(build_table(spec, _metrics(metrics_files), benchmark, model), Path(stem), spec,
+                context)
 
 
 def write_figure2(conflict_files: Sequence[str | Path], png: str | Path, pdf: str | Path) -> None:

@@ -330,13 +330,21 @@ def to_latex(frame: pd.DataFrame, spec: TableSpec = TABLE1, context: str = "") -
     return "\n".join(lines) + "\n"
 
 
+def to_html(frame: pd.DataFrame, spec: TableSpec = TABLE1, context: str = "") -> str:
+    header, body = wide_table(frame)
+    table = pd.DataFrame(body, columns=header).to_html(index=False, border=0)
+    return f"<p>{caption(frame, spec, context)}</p>\n{table}\n"
+
+
 def write_table(frame: pd.DataFrame, stem: Path, spec: TableSpec = TABLE1,
                 context: str = "") -> None:
-    """stem.csv (the tidy frame), stem.md and stem.tex (the wide table with its caption)."""
+    """stem.csv (the tidy frame), stem.md, stem.tex and stem.html (the wide table with its
+    caption; the HTML one for the report)."""
     stem = Path(stem)
     with atomic_path(stem.with_name(stem.name + ".csv")) as tmp:
         frame.to_csv(tmp, index=False)
     for suffix, text in ((".md", to_markdown(frame, spec, context)),
-                         (".tex", to_latex(frame, spec, context))):
+                         (".tex", to_latex(frame, spec, context)),
+                         (".html", to_html(frame, spec, context))):
         with atomic_path(stem.with_name(stem.name + suffix)) as tmp:
             tmp.write_text(text, encoding="utf-8")
