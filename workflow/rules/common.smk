@@ -95,10 +95,6 @@ def model_inputs(size):
     return [f"{RESULTS}/models/{size}/model.safetensors"] if spec.pretrained_here else []
 
 
-def table_cells(experiment, benchmark):
-    return [c for c in experiment_cells(CFG, experiment) if c.benchmark == benchmark]
-
-
 def report_cells():
     """Every cell of every experiment, on the benchmarks the preset has data for."""
     return [c for c in CELLS.values() if c.benchmark in PRESET.data.tasks]
@@ -112,8 +108,11 @@ def experiment_benchmarks(experiment):
 
 
 def run_context(experiment):
-    """What was run, for captions: preset, model, steps, batch size and seeds."""
-    exp = CFG.experiments[experiment]
+    """What was run, for captions: preset, model, steps, batch size and seeds (empty for an
+    experiment the preset does not run)."""
+    exp = CFG.experiments.get(experiment)
+    if exp is None:
+        return ""
     spec = PRESET.models[exp.model]
     model = spec.checkpoint or (
         f"T5 v1.1-style {spec.shape.d_model}-d, {spec.shape.num_layers}+"

@@ -12,8 +12,8 @@ def table_inputs(w):
     """The table's own cells plus Table 1's (baselines such as the text-to-text single-task
     row of Table 3 are trained once, for Table 1)."""
     experiments = {f"table{w.number}", "table1"} if w.number != "4" else {"table4"}
-    return sorted({f for e in experiments for f in experiment_runs(e, w.benchmark,
-                                                                   "metrics.json")})
+    return sorted({f for e in experiments & set(CFG.experiments)
+                   for f in experiment_runs(e, w.benchmark, "metrics.json")})
 
 
 rule table:
@@ -36,7 +36,7 @@ rule table:
         f"{RESULTS}/logs/table{{number}}_{{benchmark}}.log",
     shell:
         "{TC} table --number {wildcards.number} --benchmark {wildcards.benchmark} "
-        "--model {params.model} --context '{params.context}' --metrics {input} "
+        "--model {params.model} --context {params.context:q} --metrics {input} "
         "--out {RESULTS}/tables/table{wildcards.number}_{wildcards.benchmark} > {log} 2>&1"
 
 
@@ -68,7 +68,7 @@ rule figure3:
         png=figure_report("figure3"),
         pdf=f"{RESULTS}/figures/figure3_{{benchmark}}.pdf",
     params:
-        context=run_context("table2") if "table2" in CFG.experiments else "",
+        context=run_context("table2"),
     log:
         f"{RESULTS}/logs/figure3_{{benchmark}}.log",
     shell:
@@ -83,7 +83,7 @@ rule figure4:
         png=figure_report("figure4"),
         pdf=f"{RESULTS}/figures/figure4_{{benchmark}}.pdf",
     params:
-        context=run_context("figure4") if "figure4" in CFG.experiments else "",
+        context=run_context("figure4"),
     log:
         f"{RESULTS}/logs/figure4_{{benchmark}}.log",
     shell:
@@ -98,7 +98,7 @@ rule figure5:
         png=figure_report("figure5"),
         pdf=f"{RESULTS}/figures/figure5_{{benchmark}}.pdf",
     params:
-        context=run_context("table3") if "table3" in CFG.experiments else "",
+        context=run_context("table3"),
     log:
         f"{RESULTS}/logs/figure5_{{benchmark}}.log",
     shell:
@@ -130,5 +130,5 @@ rule comparison:
     log:
         f"{RESULTS}/logs/comparison.log",
     shell:
-        "{TC} comparison --tables {input} --context '{params.context}' --out {output} "
+        "{TC} comparison --tables {input} --context {params.context:q} --out {output} "
         "> {log} 2>&1"
