@@ -40,31 +40,38 @@ def _cola(rng: random.Random, genres: tuple[str, ...]) -> Example:
     return {"sentence": sentence}, 1
 
 
-_BASE_OF_PAST = {
-    past: base
+def _bare_participle(base: str) -> str:
+    return (base[:-1] if base.endswith("e") and not base.endswith("ee") else base) + "ing"
+
+
+_PARTICIPLE_OF_PAST = {
+    past: _bare_participle(base)
     for verb in [v for genre in world.GENRES for v in genre.verbs]
     + [v for _, v in world.OPINION_VERBS]
     for base, past, _ in verb.forms
-    if base != past
 }
+"""A past-tense verb's -ing form. Swapped in without its auxiliary ("the farmer selling the
+horse") it breaks the sentence by a word that well-formed sentences never contain, an error
+a small, nearly position-blind encoder can see (it cannot see most word-order errors)."""
 
 
 def _corrupt(sentence: str, rng: random.Random) -> str:
-    """A repeated word, a verb in the wrong form, a missing or misplaced determiner."""
+    """A repeated word, a verb in the wrong form (an -ing form with no auxiliary), a missing
+    or misplaced determiner."""
     words = sentence.split()
     body = len(words) - 1  # keep the final punctuation in place
     while True:
-        kind = rng.choice(["repeat", "tense", "no determiner", "determiner"])
+        kind = rng.choice(["repeat", "verb form", "no determiner", "determiner"])
         out = list(words)
         if kind == "repeat":
             i = rng.randrange(body)
             out.insert(i, out[i])
-        elif kind == "tense":
-            past = [i for i, w in enumerate(out) if w in _BASE_OF_PAST]
+        elif kind == "verb form":
+            past = [i for i, w in enumerate(out) if w in _PARTICIPLE_OF_PAST]
             if not past:
                 continue
             i = rng.choice(past)
-            out[i] = _BASE_OF_PAST[out[i]]
+            out[i] = _PARTICIPLE_OF_PAST[out[i]]
         elif kind == "no determiner":
             if "the" not in out:
                 continue
