@@ -1,11 +1,12 @@
-"""Time the multi-task step, fused vs. per-task, and one conflict measurement.
+"""Time the multi-task step in each step mode (fused, per-task, grouped) and one conflict
+measurement.
 
     python benchmarks/multitask_step.py [--preset demo] [--benchmark glue] [--steps 20]
                                         [--threads 2]
 
 Needs the preset's pre-trained model and rendered data (`snakemake --cores 2 all` first).
-Prints, per architecture: ms per step in both modes, their ratio, and ms per conflict
-measurement (per-task gradients on conflict_batches x conflict_batch_size examples).
+Prints, per architecture: ms per step in each mode and ms per conflict measurement (per-task
+gradients on conflict_batches x conflict_batch_size examples).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from snakemake.utils import validate
 from transformers import AutoTokenizer
 
 from taskconflict import registry
-from taskconflict.batches import BatchStream, load_task_data
+from taskconflict.batches import STEP_MODES, BatchStream, load_task_data, step_groups
 from taskconflict.config import load_config
 from taskconflict.grid import Cell
 from taskconflict.models import ARCHITECTURES
@@ -30,14 +31,11 @@ from taskconflict.train import load_model
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def step_time(model, streams, optimizer, fused: bool, steps: int) -> float:
+def step_time(model, streams, optimizer, mode: str, steps: int) -> float:
     def step():
         batches = {t: s.next() for t, s in streams.items()}
-        if fused:
-            sum(model.task_losses(batches).values()).backward()
-        else:
-            for task, batch in batches.items():
-                model.task_losses({task: batch})[task].backward()
+        for group in step_groups(batches, mode):
+            sum(model.task_losses({t: batches[t] for t in group}).values()).backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
@@ -68,28 +66,28 @@ def main() -> None:
     tasks = list(cfg.preset.data.tasks[args.benchmark])
     print(f"preset {args.preset}, {args.benchmark}, model small, {len(tasks)} tasks x batch "
           f"{train.batch_size}, {args.threads} threads, mean over {args.steps} steps")
-    print(f"{'architecture':<18}{'fused ms':>10}{'per-task ms':>13}{'ratio':>8}"
-          f"{'conflict ms':>13}")
+    print(f"{'architecture':<18}" + "".join(f"{m + ' ms':>13}" for m in STEP_MODES)
+          + f"{'conflict ms':>13}")
     for architecture in ARCHITECTURES:
         torch.manual_seed(0)
         cell = Cell(args.benchmark, "small", architecture, "multi")
         model = load_model(cell, model_dir, tasks).train()
         data = {t: load_task_data(registry.get_task(t),
-                                  results / "rendered" / args.benchmark / t / "default"
+                                  results / "rendered" / args.benchmark / t / "default-default"
                                   / "train.parquet",
                                   tokenizer, train.max_input_length, train.max_target_length,
                                   model.target(t)) for t in tasks}
-        streams = {t: BatchStream(d, train.batch_size, seed=1) for t, d in data.items()}
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-        fused = step_time(model, streams, optimizer, True, args.steps)
-        per_task = step_time(model, streams, optimizer, False, args.steps)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+        times = []
+        for mode in STEP_MODES:
+            streams = {t: BatchStream(d, train.batch_size, seed=1) for t, d in data.items()}
+            times.append(step_time(model, streams, optimizer, mode, args.steps))
         probes = {t: BatchStream(d, train.conflict_batch_size, seed=2) for t, d in data.items()}
         start = time.perf_counter()
         measure_grams(model, {t: [p.next() for _ in range(train.conflict_batches)]
                               for t, p in probes.items()}, {"encoder": model.encoder_parameters()})
         conflict = (time.perf_counter() - start) * 1000
-        print(f"{architecture:<18}{fused:>10.1f}{per_task:>13.1f}{per_task / fused:>8.2f}"
-              f"{conflict:>13.1f}")
+        print(f"{architecture:<18}" + "".join(f"{t:>13.1f}" for t in times) + f"{conflict:>13.1f}")
 
 
 if __name__ == "__main__":

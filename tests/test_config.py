@@ -32,7 +32,7 @@ def test_every_preset_loads(raw):
         assert cfg.results == f"results/{name}"
     demo = load_config(raw)
     assert demo.preset.name == "demo"
-    assert list(demo.experiments) == ["table1"]  # the grid beyond Table 1 is opt-in (issue 5)
+    assert list(demo.experiments) == ["table1", "table2", "figure4", "table3", "table4"]
     smoke = load_config(validated({**raw, "preset": "smoke"}))
     assert list(smoke.experiments) == ["table1", "table2", "figure4", "table3", "table4"]
     assert demo.preset.data.task_names == (*benchmark("glue"), *benchmark("decanlp"))

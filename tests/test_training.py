@@ -7,6 +7,7 @@ import pytest
 import torch
 from transformers import T5Config, T5ForConditionalGeneration
 
+from taskconflict.batches import STEP_MODES, step_groups
 from taskconflict.config import TaskDataConfig, TrainConfig
 from taskconflict.conflict import frame_to_grams
 from taskconflict.data.glue_generated import generate_task
@@ -241,14 +242,28 @@ def test_weights_round_trip_and_refuse_another_architecture(tmp_path):
         load_weights(build_model("canonical", tiny_t5(), TASKS), tmp_path / "a.safetensors")
 
 
-def test_per_task_step_mode_trains_like_the_fused_one(toy_run_inputs, tmp_path):
+def test_step_groups_split_tasks_by_input_width():
+    def batch(width):
+        return Batch(torch.ones(2, width, dtype=torch.long), torch.ones(2, width), torch.zeros(2))
+
+    batches = {"a": batch(30), "b": batch(10), "c": batch(12), "d": batch(36), "e": batch(13)}
+    assert step_groups(batches, "fused") == [["a", "b", "c", "d", "e"]]
+    assert step_groups(batches, "per-task") == [["a"], ["b"], ["c"], ["d"], ["e"]]
+    # 12 and 13 are within 1.3x of 10; 36 is within 1.3x of 30
+    assert step_groups(batches, "grouped") == [["b", "c", "e"], ["a", "d"]]
+    with pytest.raises(ValueError, match="unknown step_mode 'bogus'"):
+        step_groups(batches, "bogus")
+
+
+def test_every_step_mode_trains_like_the_fused_one(toy_run_inputs, tmp_path):
     """Same gradients, so the same training up to float rounding."""
     folder, data = toy_run_inputs
     cell = Cell("glue", "small", "text-to-text", "multi", seed=1)
     logs = {}
-    for mode in ("fused", "per-task"):
+    for mode in STEP_MODES:
         cfg = TrainConfig(**{**SMALL.__dict__, "step_mode": mode, "conflict_every": 0})
         out = tmp_path / mode
         train_cell(cell, cfg, folder, {t: d / "train.parquet" for t, d in data.items()}, out)
         logs[mode] = pd.read_parquet(out / "train_log.parquet")
-    pd.testing.assert_frame_equal(logs["fused"], logs["per-task"], rtol=1e-4)
+    for mode in ("per-task", "grouped"):
+        pd.testing.assert_frame_equal(logs["fused"], logs[mode], rtol=1e-4)

@@ -85,6 +85,8 @@ class PretrainConfig:
     mean_span_length: float = 3.0
     seed: int = 0
     log_every: int = 20
+    threads: int = 2
+    """CPU threads of one pre-training job (1: two model sizes pre-train side by side)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ class TrainConfig:
     max_target_length: int = 16
     step_mode: str = "fused"
     """fused: one forward/backward over the concatenated task batches; per-task: one pass per
-    task (as the paper's code). Both give the sum of the task gradients."""
+    task (as the paper's code); grouped: one pass per group of tasks with similar input
+    lengths. All give the sum of the task gradients."""
     log_every: int = 10
     conflict_every: int = 50
     """Measure conflict at step 0, every this many steps and at the end (0: never)."""

@@ -1,10 +1,11 @@
 """Train one cell: an architecture on one task (single-task) or all tasks (multi-task).
 
 A multi-task step draws one batch from every task and follows the SUM of the task
-gradients (each task's mean loss on its own batch). With `step_mode: fused` one
-forward/backward over the concatenated batches computes it; `per-task` makes one pass per
-task, as the paper's code does. Every `conflict_every` steps the per-task gradients are
-measured on large batches and their Gram matrix logged.
+gradients (each task's mean loss on its own batch). `step_mode` says how many
+forward/backward passes compute it: fused, one over the concatenated batches; per-task, one
+per task (as the paper's code); grouped, one per group of tasks whose inputs have similar
+lengths (fewer passes than per-task, less padding than fused). Every `conflict_every` steps
+the per-task gradients are measured on large batches and their Gram matrix logged.
 
 Outputs (in `out_dir`): `model.safetensors` (final weights), `train_log.parquet` (step, task,
 loss, learning_rate, grad_norm) and `conflict.parquet` (step, part, task_a, task_b, dot;
@@ -26,7 +27,7 @@ from transformers import AutoTokenizer, T5ForConditionalGeneration
 from transformers.utils import logging as hf_logging
 
 from taskconflict import registry
-from taskconflict.batches import BatchStream, load_task_data, stream_seed
+from taskconflict.batches import BatchStream, load_task_data, step_groups, stream_seed
 from taskconflict.config import TrainConfig
 from taskconflict.conflict import gram_to_frame
 from taskconflict.grid import Cell
@@ -81,7 +82,8 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
 
     lr = cfg.lr_multi_task if cell.multi_task else cfg.lr_single_task
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    # fused: one kernel for every parameter's update (CPU and GPU), not one per tensor
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
 
     def conflict_at(step: int) -> list[pd.DataFrame]:
         batches = {t: [probes[t].next() for _ in range(cfg.conflict_batches)] for t in tasks}
@@ -99,16 +101,14 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
         for group in optimizer.param_groups:
             group["lr"] = current_lr
 
-        # the multi-task gradient: the sum of every task's mean-loss gradient
+        # the multi-task gradient: the sum of every task's mean-loss gradient, accumulated
+        # over one forward/backward per group of tasks (step_mode)
         batches = {task: streams[task].next() for task in tasks}
-        if cfg.step_mode == "fused":
-            losses = model.task_losses(batches)
-            sum(losses.values()).backward()
-        else:
-            losses = {}
-            for task, batch in batches.items():
-                losses[task] = model.task_losses({task: batch})[task]
-                losses[task].backward()
+        losses = {}
+        for group in step_groups(batches, cfg.step_mode):
+            group_losses = model.task_losses({task: batches[task] for task in group})
+            sum(group_losses.values()).backward()
+            losses.update(group_losses)
         total = sum(loss.item() for loss in losses.values())
         if not np.isfinite(total):
             raise FloatingPointError(f"{cell.id}: loss is {total} at step {step}")

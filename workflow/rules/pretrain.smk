@@ -47,7 +47,7 @@ rule pretrain:
         shape=lambda w: as_arg(PRESET.models[w.size].shape),
     log:
         f"{RESULTS}/logs/pretrain/{{size}}.log",
-    threads: 2  # 1.5x faster on 2 cores; the first training cells wait for it anyway
+    threads: PRESET.pretrain.threads
     resources:
         mem_mb=4000,
     shell:
