@@ -32,6 +32,7 @@ RESULTS = CFG.results
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/cache.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/train.smk"

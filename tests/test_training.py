@@ -267,3 +267,33 @@ def test_every_step_mode_trains_like_the_fused_one(toy_run_inputs, tmp_path):
         logs[mode] = pd.read_parquet(out / "train_log.parquet")
     for mode in ("per-task", "grouped"):
         pd.testing.assert_frame_equal(logs["fused"], logs[mode], rtol=1e-4)
+
+
+def test_teacher_forced_scoring_matches_greedy_decoding_on_the_first_token(toy_run_inputs):
+    """At the first target position both condition on the start token only, so the paper's
+    teacher-forced argmax equals greedy decoding there; it answers with exactly as many
+    tokens as the gold target, whatever it predicts."""
+    folder, _ = toy_run_inputs
+    model = build_model("text-to-text", T5ForConditionalGeneration.from_pretrained(folder),
+                        ["cola"]).eval()
+    g = torch.Generator().manual_seed(0)
+    inputs = torch.randint(5, 60, (6, 9), generator=g)
+    batch = Batch(inputs, torch.ones_like(inputs), torch.randint(5, 50, (6, 4), generator=g))
+    batch.targets[0, 2:] = IGNORE  # a shorter gold target: padding stays padding
+    with torch.no_grad():
+        forced = model.teacher_forced_tokens("cola", batch)
+        greedy = model.t5.generate(input_ids=inputs, attention_mask=torch.ones_like(inputs),
+                                   max_new_tokens=1, do_sample=False, num_beams=1)
+    assert forced.shape == (6, 4)
+    assert torch.equal(forced[:, 0], greedy[:, 1])  # generate's first column is the start
+    assert (forced[0, 2:] == model.t5.config.pad_token_id).all()
+
+
+def test_evaluation_in_teacher_forced_mode_scores_every_task(toy_run_inputs, tmp_path):
+    folder, data = toy_run_inputs
+    cell = Cell("glue", "small", "text-to-text", "multi", seed=3)
+    train_cell(cell, SMALL, folder, {t: d / "train.parquet" for t, d in data.items()}, tmp_path)
+    forced = TrainConfig(**{**SMALL.__dict__, "eval_mode": "teacher_forced"})
+    evaluate_cell(cell, forced, folder, tmp_path / "model.safetensors", data, tmp_path / "m.json")
+    metrics = json.loads((tmp_path / "m.json").read_text())["tasks"]
+    assert metrics["cola"]["test"]["examples"] == 24 and "spearman" in metrics["stsb"]["test"]

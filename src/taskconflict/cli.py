@@ -17,7 +17,7 @@ from taskconflict import config as cfg
 def _prepare_data(a: argparse.Namespace) -> None:
     from taskconflict.data.prepare import prepare_task
 
-    prepare_task(cfg.from_json(cfg.TaskDataConfig, a.config), a.out)
+    prepare_task(cfg.from_json(cfg.TaskDataConfig, a.config), a.out, a.source_dir)
 
 
 def _render(a: argparse.Namespace) -> None:
@@ -95,6 +95,19 @@ def _evaluate(a: argparse.Namespace) -> None:
                   _task_paths(a.data), a.out)
 
 
+def _cache(a: argparse.Namespace) -> None:
+    import json
+
+    from taskconflict.cache import ModelSource, SourceError, cache_sources
+
+    datasets = [cfg.TaskDataConfig(**d) for d in json.loads(a.datasets)]
+    models = [ModelSource(**m) for m in json.loads(a.models)]
+    try:
+        cache_sources(datasets, models, a.out, a.preset)
+    except SourceError as error:
+        raise SystemExit(str(error)) from None
+
+
 def _table(a: argparse.Namespace) -> None:
     from taskconflict.report import write_table_files
 
@@ -149,6 +162,13 @@ def _parser() -> argparse.ArgumentParser:
     p = stage("prepare-data", _prepare_data, "write one task's normalised splits")
     p.add_argument("--config", required=True, help="TaskDataConfig as JSON")
     p.add_argument("--out", required=True, help="folder for <split>.parquet")
+    p.add_argument("--source-dir", help="source hub: the cache stage's copy of the dataset")
+
+    p = stage("cache", _cache, "fetch the hub datasets and checkpoints once; check local ones")
+    p.add_argument("--datasets", required=True, help="JSON list of TaskDataConfig (real data)")
+    p.add_argument("--models", required=True, help="JSON list of {size, checkpoint}")
+    p.add_argument("--out", required=True, help="the cache folder")
+    p.add_argument("--preset", default="", help="names config keys in messages")
 
     p = stage("render", _render,
               "add source/target text in one prompt style and output space")

@@ -31,11 +31,17 @@ class TaskDataConfig:
     test_size: int
     validation_fraction: float
     label_noise: float
+    location: str = ""
+    """Real data: the hub dataset id (source hub) or the benchmark's directory (source local)."""
+
+
+SOURCES = ("generated", "hub", "local")
 
 
 @dataclass(frozen=True)
 class DataConfig:
     source: str
+    """Every task's source unless `sources` names another: generated, hub or local."""
     seed: int
     tasks: dict[str, tuple[str, ...]]
     train_size: int
@@ -43,10 +49,29 @@ class DataConfig:
     validation_fraction: float
     label_noise: float
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    """Per-task source, e.g. {iwslt: local}: the hub has no parquet copy of some tasks."""
+    local: dict[str, str] = field(default_factory=dict)
+    """Per benchmark, the local directory: GLUE's original TSV layout (glue_data/), or
+    decaNLP's data root (.data/)."""
+    hub: dict[str, str] = field(default_factory=dict)
+    """Per-task hub dataset ids replacing the registry's (a mirror or a private copy)."""
 
     @property
     def task_names(self) -> tuple[str, ...]:
         return tuple(t for names in self.tasks.values() for t in names)
+
+    def source_of(self, task: str) -> str:
+        return self.sources.get(task, self.source)
+
+    def location_of(self, task: str) -> str:
+        """The hub id or local directory a real-data task is read from ("" if generated)."""
+        source = self.source_of(task)
+        if source == "hub":
+            return self.hub.get(task) or registry.get_task(task).hub
+        if source == "local":
+            return self.local.get(registry.get_task(task).benchmark, "")
+        return ""
 
     def for_task(self, task: str) -> TaskDataConfig:
         values = {
@@ -57,7 +82,8 @@ class DataConfig:
             "label_noise": self.label_noise,
         }
         values.update(self.overrides.get(task, {}))
-        return TaskDataConfig(task=task, source=self.source, **values)
+        return TaskDataConfig(task=task, source=self.source_of(task),
+                              location=self.location_of(task), **values)
 
 
 @dataclass(frozen=True)
@@ -113,6 +139,28 @@ class TrainConfig:
     conflict_batch_size: int = 32
     eval_batch_size: int = 64
     threads: int = 1
+    dropout: float = 0.0
+    """Set on the checkpoint when it is loaded: google/t5-v1_1 ships with 0.1, the paper uses 0."""
+    eval_mode: str = "generate"
+    """generate: greedy decoding; teacher_forced: the argmax of the logits given the gold
+    prefix, as the paper's code scores (for like-for-like comparison only: it inflates
+    sequence scores)."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one training job asks a cluster for (Snakemake resources; a profile maps them)."""
+
+    gpus: int = 0
+    mem_mb: dict[str, int] = field(default_factory=dict)
+    """By model size (default 4000)."""
+    runtime: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Minutes, by model size and mode (single-task / multi-task; default 60)."""
+
+    def for_job(self, size: str, multi_task: bool) -> dict[str, int]:
+        mode = "multi-task" if multi_task else "single-task"
+        return {"gpus": self.gpus, "mem_mb": self.mem_mb.get(size, 4000),
+                "runtime": self.runtime.get(size, {}).get(mode, 60)}
 
 
 @dataclass(frozen=True)
@@ -173,6 +221,7 @@ class Preset:
     tokenizer: TokenizerConfig = TokenizerConfig()
     pretrain: PretrainConfig = PretrainConfig()
     train: TrainConfig = TrainConfig()
+    resources: Resources = Resources()
 
     @property
     def generated(self) -> bool:
@@ -228,12 +277,21 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
                 )
         tasks[benchmark] = tuple(names)
     all_tasks = {t for names in tasks.values() for t in names}
-    for task in data.get("overrides", {}):
-        if task not in all_tasks:
-            raise ConfigError(
-                f"{key}.data.overrides.{task}: not a task of this preset "
-                f"({', '.join(sorted(all_tasks))})"
-            )
+    for section in ("overrides", "sources", "hub"):
+        for task in data.get(section, {}):
+            if task not in all_tasks:
+                raise ConfigError(
+                    f"{key}.data.{section}.{task}: not a task of this preset "
+                    f"({', '.join(sorted(all_tasks))})"
+                )
+    for benchmark, names in tasks.items():
+        for task in names:
+            _check_source(task, benchmark, data, key)
+    for size in raw.get("resources", {}).get("mem_mb", {}) | raw.get("resources", {}).get(
+            "runtime", {}):
+        if size not in raw["models"]:
+            raise ConfigError(f"{key}.resources: {size!r} is not a model of this preset "
+                              f"({', '.join(raw['models'])})")
     models = {}
     for size, spec in raw["models"].items():
         if "checkpoint" in spec:
@@ -257,7 +315,27 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
         tokenizer=_build(TokenizerConfig, raw.get("tokenizer", {})),
         pretrain=_build(PretrainConfig, raw.get("pretrain", {})),
         train=_build(TrainConfig, raw.get("train", {})),
+        resources=_build(Resources, raw.get("resources", {})),
     )
+
+
+def _check_source(task: str, benchmark: str, data: dict[str, Any], key: str) -> None:
+    """A real-data task needs somewhere to read from: a hub id with parquet data, or the
+    benchmark's local directory."""
+    own = data.get("sources", {})
+    source = own.get(task, data["source"])
+    where = f"{key}.data.sources.{task}" if task in own else f"{key}.data.source"
+    if source == "hub" and not (data.get("hub", {}).get(task) or registry.get_task(task).hub):
+        raise ConfigError(
+            f"{where}: the hub has no parquet copy of {task} (only a loading script, which "
+            f"datasets >= 4 cannot run); set {key}.data.sources.{task}: local and "
+            f"{key}.data.local.{benchmark} to decaNLP's data directory"
+        )
+    if source == "local" and not data.get("local", {}).get(benchmark):
+        raise ConfigError(
+            f"{where}: {task} is read from local files, but {key}.data.local.{benchmark} "
+            f"names no directory"
+        )
 
 
 def _load_experiment(name: str, raw: dict[str, Any], preset: Preset, key: str) -> Experiment:

@@ -50,7 +50,10 @@ def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokeni
                                    (w for words in row_words for w in words))
     outputs = []
     for batch in eval_batches(data, cfg.eval_batch_size):
-        outputs += model.predict(task.name, batch, tokenizer, new_tokens)
+        if cfg.eval_mode == "teacher_forced" and target == TOKENS:
+            outputs += model.predict_teacher_forced(task.name, batch, tokenizer)
+        else:
+            outputs += model.predict(task.name, batch, tokenizer, new_tokens)
     if target == SPAN_TARGET:
         outputs = [data.span_text(row, span) for row, span in enumerate(outputs)]
     if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):

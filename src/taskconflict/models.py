@@ -94,6 +94,22 @@ class MultiTaskModel(nn.Module):
                                 max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
         return tokenizer.batch_decode(output, skip_special_tokens=True)
 
+    def teacher_forced_tokens(self, task: str, batch: Batch) -> torch.Tensor:
+        """The paper's code's scoring (`eval_mode: teacher_forced`): at each gold target
+        position, the argmax of the logits given the gold prefix (pad where the target is
+        padding). Never a real output: one right token after a wrong one still counts, so
+        sequence scores are inflated. Offered only to compare like with like."""
+        model = self.generator(task)
+        targets = batch.targets
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                       decoder_input_ids=model._shift_right(targets)).logits
+        return logits.argmax(-1).masked_fill(targets == IGNORE, model.config.pad_token_id)
+
+    def predict_teacher_forced(self, task: str, batch: Batch,
+                               tokenizer: PreTrainedTokenizerBase) -> list[str]:
+        return tokenizer.batch_decode(self.teacher_forced_tokens(task, batch),
+                                      skip_special_tokens=True)
+
     def generator(self, task: str) -> T5ForConditionalGeneration:
         raise NotImplementedError
 

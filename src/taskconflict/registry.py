@@ -49,6 +49,10 @@ class Task:
     """Words the task's answers use beyond its inputs (WikiSQL's SQL), for the tokenizer."""
     paper_name: str = ""
     """The task's name in the paper's results (reference/paper_results.csv), if not `name`."""
+    hub: str = ""
+    """The hub dataset with the task's real data (parquet), and its config folder; empty
+    where the hub has only a loading script (those tasks need decaNLP's local files)."""
+    hub_config: str = ""
 
     @property
     def prompt_fields(self) -> tuple[str, ...]:
@@ -73,6 +77,8 @@ GLUE_TASKS: tuple[Task, ...] = (
     Task(
         name="cola",
         benchmark="glue",
+        hub="nyu-mll/glue",
+        hub_config="cola",
         display="CoLA",
         kind=CLASSIFICATION,
         fields=("sentence",),
@@ -83,6 +89,8 @@ GLUE_TASKS: tuple[Task, ...] = (
     Task(
         name="sst2",
         benchmark="glue",
+        hub="nyu-mll/glue",
+        hub_config="sst2",
         display="SST-2",
         kind=CLASSIFICATION,
         fields=("sentence",),
@@ -93,6 +101,8 @@ GLUE_TASKS: tuple[Task, ...] = (
     Task(
         name="mrpc",
         benchmark="glue",
+        hub="nyu-mll/glue",
+        hub_config="mrpc",
         display="MRPC",
         kind=CLASSIFICATION,
         fields=("sentence1", "sentence2"),
@@ -104,6 +114,8 @@ GLUE_TASKS: tuple[Task, ...] = (
     Task(
         name="stsb",
         benchmark="glue",
+        hub="nyu-mll/glue",
+        hub_config="stsb",
         display="STS-B",
         kind=REGRESSION,
         fields=("sentence1", "sentence2"),
@@ -115,6 +127,8 @@ GLUE_TASKS: tuple[Task, ...] = (
     Task(
         name="qqp",
         benchmark="glue",
+        hub="nyu-mll/glue",
+        hub_config="qqp",
         display="QQP",
         kind=CLASSIFICATION,
         fields=("question1", "question2"),
@@ -126,6 +140,8 @@ GLUE_TASKS: tuple[Task, ...] = (
     Task(
         name="mnli",
         benchmark="glue",
+        hub="nyu-mll/glue",
+        hub_config="mnli",
         display="MNLI",
         kind=CLASSIFICATION,
         fields=("premise", "hypothesis"),
@@ -137,6 +153,8 @@ GLUE_TASKS: tuple[Task, ...] = (
     Task(
         name="qnli",
         benchmark="glue",
+        hub="nyu-mll/glue",
+        hub_config="qnli",
         display="QNLI",
         kind=CLASSIFICATION,
         fields=("question", "sentence"),
@@ -147,6 +165,8 @@ GLUE_TASKS: tuple[Task, ...] = (
     Task(
         name="rte",
         benchmark="glue",
+        hub="nyu-mll/glue",
+        hub_config="rte",
         display="RTE",
         kind=CLASSIFICATION,
         fields=("sentence1", "sentence2"),
@@ -173,6 +193,7 @@ DECANLP_TASKS: tuple[Task, ...] = (
     Task(
         name="sst",
         benchmark="decanlp",
+        hub="SetFit/sst2",
         display="SST",
         kind=CLASSIFICATION,
         fields=DECANLP_FIELDS,
@@ -184,6 +205,7 @@ DECANLP_TASKS: tuple[Task, ...] = (
     Task(
         name="mnli_deca",
         benchmark="decanlp",
+        hub="nyu-mll/multi_nli",
         display="MNLI",
         kind=CLASSIFICATION,
         fields=DECANLP_FIELDS,
@@ -207,6 +229,8 @@ DECANLP_TASKS: tuple[Task, ...] = (
     Task(
         name="cnn_dm",
         benchmark="decanlp",
+        hub="abisee/cnn_dailymail",
+        hub_config="3.0.0",
         display="CNN/DM",
         kind=SEQUENCE,
         fields=DECANLP_FIELDS,
@@ -233,6 +257,8 @@ DECANLP_TASKS: tuple[Task, ...] = (
     Task(
         name="squad",
         benchmark="decanlp",
+        hub="rajpurkar/squad",
+        hub_config="plain_text",
         display="SQuAD",
         kind=SPAN,
         fields=DECANLP_FIELDS,
@@ -252,6 +278,7 @@ DECANLP_TASKS: tuple[Task, ...] = (
     Task(
         name="zre",
         benchmark="decanlp",
+        hub="community-datasets/qa_zre",
         display="QA-ZRE",
         kind=SPAN,
         fields=DECANLP_FIELDS,

@@ -46,11 +46,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_model(cell: Cell, model_dir: str | Path, tasks: list[str]) -> MultiTaskModel:
-    """The cell's architecture on the pre-trained checkpoint (hub id or folder)."""
+def load_model(cell: Cell, model_dir: str | Path, tasks: list[str],
+               dropout: float = 0.0) -> MultiTaskModel:
+    """The cell's architecture on the pre-trained checkpoint folder, with the recipe's dropout
+    (google/t5-v1_1 ships with 0.1; the paper fine-tunes with 0)."""
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    t5 = T5ForConditionalGeneration.from_pretrained(model_dir)
+    t5 = T5ForConditionalGeneration.from_pretrained(model_dir, dropout_rate=dropout)
     return build_model(cell.architecture, t5, tasks, cell.decoder)
 
 
@@ -61,7 +63,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
     seed_everything(cell.seed)
     tasks = list(data)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = load_model(cell, model_dir, tasks)
+    model = load_model(cell, model_dir, tasks, cfg.dropout)
     model.train()
 
     # data: one seeded batch stream per task, and separate ones for conflict probes, so

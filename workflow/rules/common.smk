@@ -3,17 +3,27 @@ import os
 import shlex
 
 from taskconflict import registry
+from taskconflict.cache import MANIFEST, ModelSource, is_local_checkpoint
 from taskconflict.config import to_json
 from taskconflict.label_spaces import LABEL_STYLES
 from taskconflict.prompts import PROMPT_STYLES
 
-TC = "python -m taskconflict"
+TC_ONLINE = "python -m taskconflict"
+TC = f"HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 {TC_ONLINE}"
+"""Every job but the cache stage runs with the hub switched off: compute nodes need no
+internet, and a job never downloads behind the workflow's back."""
+CACHE = f"{RESULTS}/cache"
 
 
 def as_arg(obj):
     """A config dataclass as one shell-quoted JSON argument; also the job's params, so a
     change to it (and only to it) reruns the job."""
     return shlex.quote(to_json(obj))
+
+
+def as_list_arg(objs):
+    """Config dataclasses as one shell-quoted JSON list."""
+    return shlex.quote("[" + ", ".join(to_json(o) for o in objs) + "]")
 
 
 def task_benchmark(task):
@@ -85,14 +95,40 @@ def rendered_file(w, task, split):
 
 
 def model_path(size):
-    """Where from_pretrained finds a model size: our pre-trained folder, or the checkpoint."""
+    """Where from_pretrained finds a model size: our pre-trained folder, a local checkpoint
+    folder, or the cache stage's copy of a hub checkpoint."""
     spec = PRESET.models[size]
-    return f"{RESULTS}/models/{size}" if spec.pretrained_here else spec.checkpoint
+    if spec.pretrained_here:
+        return f"{RESULTS}/models/{size}"
+    return spec.checkpoint if is_local_checkpoint(spec.checkpoint) else f"{CACHE}/models/{size}"
 
 
 def model_inputs(size):
     spec = PRESET.models[size]
-    return [f"{RESULTS}/models/{size}/model.safetensors"] if spec.pretrained_here else []
+    if spec.pretrained_here:
+        return [f"{RESULTS}/models/{size}/model.safetensors"]
+    return [f"{CACHE}/models/{size}/{MANIFEST}"]
+
+
+def real_data_tasks():
+    """The preset's tasks read from the hub or local files (not generated)."""
+    return [t for t in PRESET.data.task_names if PRESET.data.source_of(t) != "generated"]
+
+
+def checkpoint_models():
+    """The model sizes the reported cells train that come from a checkpoint."""
+    sizes = {c.model for c in report_cells()}
+    return [ModelSource(size, spec.checkpoint) for size, spec in PRESET.models.items()
+            if not spec.pretrained_here and size in sizes]
+
+
+def data_source_inputs(task):
+    """A real-data task waits for the cache stage, which fetched or checked its source."""
+    return [f"{CACHE}/datasets/{task}/{MANIFEST}"] if task in real_data_tasks() else []
+
+
+def train_resources(w):
+    return PRESET.resources.for_job(w.model, w.tasks == "multi")
 
 
 def report_cells():

@@ -15,17 +15,21 @@ for splits, tasks in tasks_by_splits().items():
             f"prepare_data{extra}"
         wildcard_constraints:
             task="|".join(tasks),
+        input:
+            lambda w: data_source_inputs(w.task),
         output:
             split_files(f"{RESULTS}/data/{{benchmark}}/{{task}}", splits),
         params:
             config=lambda w: as_arg(PRESET.data.for_task(w.task)),
+            source_dir=lambda w: f"--source-dir {CACHE}/datasets/{w.task}"
+            if PRESET.data.source_of(w.task) == "hub" else "",
         log:
             f"{RESULTS}/logs/prepare_data/{{benchmark}}/{{task}}.log",
         threads: 1
         resources:
-            mem_mb=2000,
+            mem_mb=8000 if real_data_tasks() else 2000,
         shell:
-            "{TC} prepare-data --config {params.config} "
+            "{TC} prepare-data --config {params.config} {params.source_dir} "
             "--out $(dirname {output[0]}) > {log} 2>&1"
 
     rule:

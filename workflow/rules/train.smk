@@ -45,8 +45,10 @@ rule train:
     log:
         f"{RESULTS}/logs/train/{CELL_DIR.removeprefix(RESULTS + '/runs/')}.log",
     threads: PRESET.train.threads
-    resources:
-        mem_mb=4000,
+    resources:  # preset.resources: by model size and mode, for a cluster profile
+        gpus=lambda w: train_resources(w)["gpus"],
+        mem_mb=lambda w: train_resources(w)["mem_mb"],
+        runtime=lambda w: train_resources(w)["runtime"],
     shell:
         "{TC} train --cell {params.cell} --config {params.config} --model {params.model} "
         "--data {params.data} --out $(dirname {output.weights}) > {log} 2>&1"

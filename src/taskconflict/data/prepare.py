@@ -18,18 +18,32 @@ from taskconflict.data.glue_generated import generate_task
 from taskconflict.io import write_parquet
 
 
-def load_splits(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
-    """The splits of one task from its configured source."""
+def load_splits(cfg: TaskDataConfig, source_dir: str | Path | None = None
+                ) -> dict[str, pd.DataFrame]:
+    """The splits of one task from its configured source. Real data is read from a local
+    directory: the benchmark's own files (source local) or the workflow's copy of the hub
+    dataset (source hub; `source_dir`, written by the cache stage)."""
+    task = registry.get_task(cfg.task)
     if cfg.source == "generated":
-        if registry.get_task(cfg.task).benchmark == "decanlp":
+        if task.benchmark == "decanlp":
             from taskconflict.data.decanlp_generated import generate_decanlp_task
 
             return generate_decanlp_task(cfg)
         return generate_task(cfg)
-    raise NotImplementedError(
-        f"{cfg.task}: data source {cfg.source!r} is not available yet; "
-        "use a preset with data.source: generated"
-    )
+    if cfg.source not in ("hub", "local"):
+        raise ValueError(f"{cfg.task}: unknown data source {cfg.source!r}")
+    directory = source_dir if cfg.source == "hub" else cfg.location
+    if not directory:
+        raise ValueError(f"{cfg.task}: source {cfg.source} needs a directory to read from")
+    if task.benchmark == "glue":
+        from taskconflict.data.glue_real import load_glue_task
+
+        layout = "hub" if cfg.source == "hub" else "tsv"
+        return load_glue_task(cfg.task, layout, directory, cfg.seed, cfg.validation_fraction)
+    from taskconflict.data.decanlp_real import load_decanlp_task
+
+    layout = "hub" if cfg.source == "hub" else "decanlp"
+    return load_decanlp_task(cfg.task, layout, directory, cfg.seed, cfg.validation_fraction)
 
 
 def check_splits(task: registry.Task, splits: dict[str, pd.DataFrame]) -> None:
@@ -57,9 +71,10 @@ def check_splits(task: registry.Task, splits: dict[str, pd.DataFrame]) -> None:
                 )
 
 
-def prepare_task(cfg: TaskDataConfig, out_dir: str | Path) -> None:
+def prepare_task(cfg: TaskDataConfig, out_dir: str | Path,
+                 source_dir: str | Path | None = None) -> None:
     task = registry.get_task(cfg.task)
-    splits = load_splits(cfg)
+    splits = load_splits(cfg, source_dir)
     check_splits(task, splits)
     for name, frame in splits.items():
         write_parquet(frame, Path(out_dir) / f"{name}.parquet")

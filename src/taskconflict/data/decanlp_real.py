@@ -1,0 +1,769 @@
+"""The real DecaNLP tasks, read from local files into the normalised data schema.
+
+The schema is the generated benchmark's (`decanlp_generated.columns`): `idx`, `context`,
+`question`, `answer`; `label` for SST and MNLI (position of the answer in `Task.labels`),
+`answer_start` for the span tasks (character offset of the answer in the context, -1 for
+QA-ZRE's `unanswerable`), `headers` for WikiSQL (the table's column names). Everything is
+lowercased, as decaNLP lowercases by default. The fixed questions and the MNLI / WikiSQL
+contexts follow the registry's `question_format` / `context_format` literally (decaNLP's own
+wording, lowercased, with punctuation spaced off as in the generated world), so a model sees
+the same task question on generated and real data; SQuAD, QA-SRL, QA-ZRE and Winograd keep the
+example's own question.
+
+Two on-disk layouts, so that a run never needs the network:
+
+- `decanlp`: decaNLP's data root (`.data/` after its download): `sst/{train,dev}_binary_sent.csv`;
+  `multinli/multinli_1.0/multinli_1.0_{train,dev_matched}.jsonl`; `iwslt/en-de/` (train
+  `train.tags.en-de.{en,de}`, tag lines skipped; dev `IWSLT16.TED.tst2013.en-de.{en,de}.xml`,
+  the `<seg>` texts); `cnn/` and `dailymail/` `{training,validation}.jsonl` (also found one
+  level deeper, `cnn/cnn/`, where decaNLP's downloader puts them); `wikisql/data/{train,dev}
+  .jsonl` with `{split}.tables.jsonl`; `squad/{train,dev}-v1.1.json`; `srl/{train,dev}.jsonl`;
+  `zre/{train,dev}.jsonl` (or `zre/relation_splits/`, decaNLP's fold 0); `schema/schema.txt`.
+- `hub`: a local snapshot of the task's hub dataset (the registry's `Task.hub`), files found
+  by globbing `**/<split>-*.parquet` (or `**/<split>.jsonl`, SetFit/sst2's format). Only the
+  five tasks of HUB_TASKS have a parquet or jsonl copy there; the others need the `decanlp`
+  layout.
+
+Splits: `test` is the official dev split decaNLP validates on (SST dev, MNLI dev matched,
+IWSLT tst2013, CNN/DM validation, WikiSQL / SQuAD / QA-SRL / QA-ZRE dev, Winograd decaNLP's
+validation cut); `train` is the official train split less a seeded `validation_fraction` held
+out as `validation` (numpy `default_rng(seed).permutation`, at least one row, file order kept).
+
+Span answers not found in their context: the given offset where it still points at the answer,
+else the first whole-word occurrence, else the first occurrence anywhere (texts are lowercased,
+so this is the case-insensitive match). An answer found nowhere drops its row from train /
+validation and keeps it in test with `answer_start` -1; both are counted in a warning and in
+the frame's `attrs["unlocated_answers"]`.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from taskconflict import registry
+from taskconflict.data.decanlp_generated import columns, render_sql
+
+LAYOUTS = ("decanlp", "hub")
+HUB_TASKS = tuple(t for t in registry.BENCHMARKS["decanlp"] if registry.get_task(t).hub)
+"""The tasks with a parquet or jsonl copy on the hub (the others are script-based there); the
+registry names each one's dataset (`Task.hub`) and config folder (`Task.hub_config`)."""
+HUB_SPLITS = {
+    "sst": {"train": "train", "test": "validation"},
+    "mnli_deca": {"train": "train", "test": "validation_matched"},
+    "cnn_dm": {"train": "train", "test": "validation"},
+    "squad": {"train": "train", "test": "validation"},
+    "zre": {"train": "train", "test": "validation"},
+}
+"""Our split -> the hub's split it is read from (test: the official dev split)."""
+
+ZRE_HUB_FOLDS = 10
+"""community-datasets/qa_zre concatenates the 10 folds of the zero-shot relation splits in
+fold order (8.4M / 6,000 / 120,000 rows = 10 x decaNLP's 840,000 / 600 / 12,000); decaNLP uses
+fold 0 only, and another fold's train holds this fold's dev relations, so only the first tenth
+of each split is read."""
+
+AGGREGATION_OPS = ("", "max", "min", "count", "sum", "avg")
+"""WikiSQL's `sql.agg` index -> aggregation (as WikiSQL's `Query.agg_ops`, lowercased)."""
+CONDITION_OPS = ("=", ">", "<")
+"""WikiSQL's condition operator index -> operator (index 3, `OP`, is never used in the data)."""
+
+WINOGRAD_TRAIN = 80
+WINOGRAD_HELD_OUT = 100
+"""decaNLP cuts the examples of schema.txt (two per schema) into train = the first 80,
+validation = the rest but the last 100, test = the last 100. Its validation is our test; its
+test is not read."""
+
+_DECANLP_HINT = "point data.local.decanlp at decaNLP's .data directory"
+_NO_HUB = ("decanlp {task}: the hub has no parquet or jsonl copy of this task; it needs a local "
+           "decaNLP directory ")
+
+Row = dict[str, Any]
+"""One example: context, question, answer; label or a hinted answer_start, headers."""
+
+
+def load_decanlp_task(task: str, layout: str, directory: str | Path, seed: int,
+                      validation_fraction: float) -> dict[str, pd.DataFrame]:
+    """All splits of one real DecaNLP task, normalised."""
+    names = registry.BENCHMARKS["decanlp"]
+    if task not in names:
+        raise ValueError(f"unknown DecaNLP task {task!r}; DecaNLP tasks: {', '.join(names)}")
+    if layout not in LAYOUTS:
+        raise ValueError(
+            f"decanlp {task}: unknown layout {layout!r}; layouts: {', '.join(LAYOUTS)}"
+        )
+    if layout == "hub" and task not in HUB_TASKS:
+        raise ValueError(
+            _NO_HUB.format(task=task) + f"(layout decanlp: {_DECANLP_HINT}); "
+            f"the hub layout covers only {', '.join(HUB_TASKS)}"
+        )
+    if not 0 < validation_fraction < 1:
+        raise ValueError(
+            f"decanlp {task}: validation_fraction must lie in (0, 1), not {validation_fraction}"
+        )
+    spec = registry.get_task(task)
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"decanlp {task}: no directory {directory}; {_hint(task, layout)}")
+    readers = _DECANLP_READERS if layout == "decanlp" else _HUB_READERS
+    official = readers[task](spec, directory)
+    pool, dropped = _usable(spec, official["train"], "train", keep_unlocated=False)
+    test, kept = _usable(spec, official["test"], "test", keep_unlocated=True)
+    train, validation = _hold_out(spec, pool, seed, validation_fraction)
+    return {"train": _frame(spec, train, dropped), "validation": _frame(spec, validation, dropped),
+            "test": _frame(spec, test, kept)}  # fmt: skip
+
+
+# --- shared plumbing ---------------------------------------------------------------------------
+
+def _hint(task: str, layout: str) -> str:
+    if layout == "decanlp":
+        return _DECANLP_HINT + (", or use source hub" if task in HUB_TASKS else "")
+    repo = registry.get_task(task).hub
+    return (f"point it at a local snapshot of the hub dataset {repo} (hf download {repo} "
+            "--repo-type dataset --local-dir DIR), or use source decanlp")  # fmt: skip
+
+
+def _require(task: str, paths: list[Path]) -> None:
+    """Fail before reading anything if one of a task's decaNLP files is missing."""
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"decanlp {task}: no {path}; {_hint(task, 'decanlp')}")
+
+
+def _first_dir(root: Path, *candidates: str) -> Path:
+    """The first candidate folder that exists (decaNLP nests some tasks one level deeper)."""
+    for candidate in candidates:
+        if (root / candidate).is_dir():
+            return root / candidate
+    return root / candidates[-1]
+
+
+def _lower(text: Any) -> str:
+    return _str(text).strip().lower()
+
+
+def _spaced(text: Any) -> str:
+    """Lowercased with whitespace runs collapsed (questions, headers, SQL values)."""
+    return " ".join(_str(text).split()).lower()
+
+
+def _str(text: Any) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"expected a string, got {text!r}")
+    return text
+
+
+def _fail(task: str, path: Path, line: int, message: str) -> ValueError:
+    return ValueError(f"decanlp {task}: {path} line {line}: {message}")
+
+
+def _jsonl(task: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of each non-blank line of a JSON-lines file."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise _fail(task, path, number, f"not JSON ({error.msg})") from None
+            if not isinstance(value, dict):
+                raise _fail(task, path, number, "not a JSON object")
+            yield number, value
+
+
+def _fields(task: str, path: Path, line: int, record: dict[str, Any], *names: str) -> list[Any]:
+    absent = [name for name in names if name not in record]
+    if absent:
+        raise _fail(task, path, line, f"missing field(s) {', '.join(absent)}")
+    return [record[name] for name in names]
+
+
+def _texts(task: str, path: Path, line: int, record: dict[str, Any], *names: str) -> list[str]:
+    """Like `_fields`, for fields that must hold text."""
+    values = _fields(task, path, line, record, *names)
+    for name, value in zip(names, values, strict=True):
+        if not isinstance(value, str):
+            raise _fail(task, path, line, f"field {name} is {value!r}, not text")
+    return values
+
+
+# --- building rows -----------------------------------------------------------------------------
+
+def _classified(task: registry.Task, label: int, **inputs: str) -> Row:
+    """SST / MNLI: the registry's context and question around the lowercased raw inputs."""
+    inputs = {key: _lower(value) for key, value in inputs.items()}
+    context = task.context_format.format(**inputs) if task.context_format else inputs["sentence"]
+    return {"context": context, "question": task.question_format.format(**inputs),
+            "answer": task.labels[label], "label": label}  # fmt: skip
+
+
+def _sst_row(task: registry.Task, sentence: str, label: int) -> Row:
+    return _classified(task, label, sentence=sentence)
+
+
+def _mnli_row(task: registry.Task, premise: str, hypothesis: str, label: int) -> Row:
+    return _classified(task, label, premise=premise, hypothesis=hypothesis)
+
+
+def _fixed_question(task: registry.Task, context: str, answer: str) -> Row:
+    """IWSLT / CNN/DM: the task's fixed question."""
+    return {"context": _lower(context), "question": task.question_format,
+            "answer": _lower(answer)}  # fmt: skip
+
+
+def _span_row(context: str, question: str, answer: str, start: int | None = None) -> Row:
+    """A QA example; `start` is the answer's offset in the raw context, where given."""
+    hint = None
+    if start is not None and 0 <= start <= len(context):
+        lead = len(context) - len(context.lstrip())
+        skipped = len(answer) - len(answer.lstrip())
+        # lowercasing may change a text's length: count the lowercased prefix
+        hint = len(context[lead:start + skipped].lower()) if start + skipped >= lead else None
+    return {"context": _lower(context), "question": _spaced(question), "answer": _lower(answer),
+            "hint": hint}  # fmt: skip
+
+
+def _locate(task: registry.Task, row: Row) -> int | None:
+    """The answer's character offset in the context; -1 if unanswerable; None if not found."""
+    context, answer = row["context"], row["answer"]
+    if task.unanswerable and answer == registry.UNANSWERABLE:
+        return -1
+    if not answer:
+        return None
+    hint = row.get("hint")
+    if hint is not None and context.startswith(answer, hint):
+        return hint
+    word = re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", context)
+    if word:
+        return word.start()
+    start = context.find(answer)
+    return start if start >= 0 else None
+
+
+def _usable(task: registry.Task, rows: list[Row], split: str,
+            keep_unlocated: bool) -> tuple[list[Row], int]:
+    """Rows with a context and question, span rows with their answer_start; and the number of
+    span answers found nowhere in their context, which are dropped (train) or kept at -1."""
+    kept: list[Row] = []
+    empty = unlocated = 0
+    for row in rows:
+        if not row["context"].strip() or not row["question"].strip():
+            empty += 1
+            continue
+        if task.kind == registry.SPAN:
+            start = _locate(task, row)
+            if start is None:
+                unlocated += 1
+                if not keep_unlocated:
+                    continue
+                start = -1
+            row = {**row, "answer_start": start}
+        kept.append(row)
+    if empty:
+        warnings.warn(f"decanlp {task.name}: dropped {empty} of {len(rows)} official {split} "
+                      "rows with an empty context or question", stacklevel=3)  # fmt: skip
+    if unlocated:
+        fate = "kept with answer_start -1" if keep_unlocated else "dropped"
+        warnings.warn(f"decanlp {task.name}: {unlocated} of {len(rows)} official {split} rows "
+                      f"have an answer not found in their context; {fate}",
+                      stacklevel=3)  # fmt: skip
+    return kept, unlocated
+
+
+def _hold_out(task: registry.Task, rows: list[Row], seed: int,
+              fraction: float) -> tuple[list[Row], list[Row]]:
+    """(train, validation): a seeded random `fraction` of the rows held out, order kept."""
+    n_validation = max(1, round(len(rows) * fraction))
+    if n_validation >= len(rows):
+        raise ValueError(
+            f"decanlp {task.name}: {len(rows)} usable train rows leave none for training "
+            f"after holding out {n_validation} for validation"
+        )
+    held = np.zeros(len(rows), dtype=bool)
+    held[np.random.default_rng(seed).permutation(len(rows))[:n_validation]] = True
+    return ([row for row, h in zip(rows, held, strict=True) if not h],
+            [row for row, h in zip(rows, held, strict=True) if h])  # fmt: skip
+
+
+def _frame(task: registry.Task, rows: list[Row], unlocated: int) -> pd.DataFrame:
+    """The generated benchmark's columns and dtypes, `idx` counting the rows from 0."""
+    frame = pd.DataFrame({"idx": np.arange(len(rows), dtype="int64")})
+    for column in columns(task)[1:]:
+        values = [row[column] for row in rows]
+        if column in ("label", "answer_start"):
+            frame[column] = pd.array(values, dtype="int64")
+        elif column == "headers":
+            frame[column] = pd.Series([list(v) for v in values], dtype="object")
+        else:
+            frame[column] = pd.array(values, dtype="string")
+    if task.kind == registry.SPAN:
+        frame.attrs["unlocated_answers"] = unlocated
+    return frame
+
+
+# --- the decaNLP layout ------------------------------------------------------------------------
+
+def _deca_sst(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    paths = {"train": root / "sst" / "train_binary_sent.csv",
+             "test": root / "sst" / "dev_binary_sent.csv"}  # fmt: skip
+    _require(task.name, list(paths.values()))
+    return {split: list(_sst_csv(task, path)) for split, path in paths.items()}
+
+
+def _sst_csv(task: registry.Task, path: Path) -> Iterator[Row]:
+    """`label,sentence` rows (header first), label 0 negative / 1 positive."""
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file)
+        header = next(reader, None)
+        if header is None or len(header) != 2 or header[0].strip().lower() != "label":
+            raise _fail(task.name, path, 1, f"header {header}, expected label,sentence")
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) != 2 or cells[0].strip() not in ("0", "1"):
+                raise _fail(task.name, path, reader.line_num,
+                            f"expected `label,sentence` with label 0 or 1, got {cells}")
+            yield _sst_row(task, cells[1], int(cells[0]))
+
+
+def _deca_mnli(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    folder = root / "multinli" / "multinli_1.0"
+    paths = {"train": folder / "multinli_1.0_train.jsonl",
+             "test": folder / "multinli_1.0_dev_matched.jsonl"}  # fmt: skip
+    _require(task.name, list(paths.values()))
+    out: dict[str, list[Row]] = {}
+    for split, path in paths.items():
+        rows = []
+        for line, record in _jsonl(task.name, path):
+            premise, hypothesis, gold = _texts(task.name, path, line, record,
+                                               "sentence1", "sentence2", "gold_label")
+            if gold == "-":  # annotators disagreed: no gold label
+                continue
+            if gold not in task.labels:
+                raise _fail(task.name, path, line, f"unknown gold_label {gold!r}")
+            rows.append(_mnli_row(task, premise, hypothesis, task.labels.index(gold)))
+        out[split] = rows
+    return out
+
+
+def _deca_iwslt(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    folder = root / "iwslt" / "en-de"
+    train = [folder / f"train.tags.en-de.{lang}" for lang in ("en", "de")]
+    dev = [folder / f"IWSLT16.TED.tst2013.en-de.{lang}.xml" for lang in ("en", "de")]
+    _require(task.name, [*train, *dev])
+    return {"train": _iwslt_train(task, *train), "test": _iwslt_xml(task, *dev)}
+
+
+def _iwslt_train(task: registry.Task, english: Path, german: Path) -> list[Row]:
+    """The train.tags files: one sentence a line, talk metadata on lines starting with `<`.
+
+    As decaNLP: metadata lines are removed from each file, the rest paired line by line, and
+    pairs with an empty side skipped.
+    """
+    def text_lines(path: Path) -> list[str]:
+        with path.open(encoding="utf-8") as lines:
+            return [line.strip() for line in lines if not line.lstrip().startswith("<")]
+
+    sources, targets = text_lines(english), text_lines(german)
+    if len(sources) != len(targets):
+        raise ValueError(f"decanlp {task.name}: {english} has {len(sources)} text lines but "
+                         f"{german} has {len(targets)}; they must pair line by line")
+    return [_fixed_question(task, s, t) for s, t in zip(sources, targets, strict=True)
+            if s and t]  # fmt: skip
+
+
+_SEG = re.compile(r'<seg\s+id\s*=\s*"([^"]*)"\s*>(.*?)</seg>')
+
+
+def _iwslt_xml(task: registry.Task, english: Path, german: Path) -> list[Row]:
+    """The dev/test XML files: one `<seg id="N">text</seg>` a line, paired in order."""
+    def segments(path: Path) -> list[tuple[str, str]]:
+        found = []
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if "<seg" not in line:
+                    continue
+                match = _SEG.search(line)
+                if match is None:
+                    raise _fail(task.name, path, number, 'expected <seg id="...">text</seg>')
+                found.append((match[1], html.unescape(match[2]).strip()))
+        return found
+
+    sources, targets = segments(english), segments(german)
+    if [i for i, _ in sources] != [i for i, _ in targets]:
+        raise ValueError(f"decanlp {task.name}: the <seg> ids of {english} and {german} differ "
+                         f"({len(sources)} and {len(targets)} segments)")
+    return [_fixed_question(task, s, t) for (_, s), (_, t) in zip(sources, targets, strict=True)
+            if s and t]  # fmt: skip
+
+
+def _deca_cnn_dm(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    folders = [_first_dir(root, f"{name}/{name}", name) for name in ("cnn", "dailymail")]
+    files = {"train": "training.jsonl", "test": "validation.jsonl"}
+    _require(task.name, [folder / name for folder in folders for name in files.values()])
+    out: dict[str, list[Row]] = {}
+    for split, name in files.items():
+        out[split] = []
+        for folder in folders:
+            path = folder / name
+            for line, record in _jsonl(task.name, path):
+                context, answer = _texts(task.name, path, line, record, "context", "answer")
+                out[split].append(_fixed_question(task, context, answer))
+    return out
+
+
+def _deca_wikisql(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    folder = root / "wikisql" / "data"
+    splits = {"train": "train", "test": "dev"}
+    _require(task.name, [folder / f"{name}{suffix}" for name in splits.values()
+                         for suffix in (".jsonl", ".tables.jsonl")])  # fmt: skip
+    return {split: _wikisql_split(task, folder / f"{name}.jsonl",
+                                  folder / f"{name}.tables.jsonl")
+            for split, name in splits.items()}  # fmt: skip
+
+
+def _wikisql_split(task: registry.Task, path: Path, tables_path: Path) -> list[Row]:
+    """WikiSQL examples: the question and table headers in the registry's context, the query
+    in the project's SQL (`render_sql`), which `text_metrics.lfem` parses back."""
+    tables: dict[str, list[str]] = {}
+    for line, record in _jsonl(task.name, tables_path):
+        table_id, header = _fields(task.name, tables_path, line, record, "id", "header")
+        if not isinstance(header, list) or not header or not all(
+                isinstance(h, str) for h in header):
+            raise _fail(task.name, tables_path, line, "header is not a non-empty list of text")
+        tables[str(table_id)] = [_spaced(h) for h in header]
+    rows = []
+    for line, record in _jsonl(task.name, path):
+        question, table_id = _texts(task.name, path, line, record, "question", "table_id")
+        (sql,) = _fields(task.name, path, line, record, "sql")
+        headers = tables.get(str(table_id))
+        if headers is None:
+            raise _fail(task.name, path, line, f"table {table_id!r} is not in {tables_path}")
+        try:
+            answer = _sql(sql, headers)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise _fail(task.name, path, line, f"bad sql {sql!r} ({error})") from None
+        context = task.context_format.format(headers=" , ".join(headers),
+                                             question=_spaced(question))
+        rows.append({"context": context, "question": task.question_format, "answer": answer,
+                     "headers": headers})  # fmt: skip
+    return rows
+
+
+def _sql(sql: dict[str, Any], headers: list[str]) -> str:
+    """`{sel, agg, conds: [[column, operator, value]]}` as `select agg ( column ) from table
+    where column op value and ...`, columns named by the lowercased headers."""
+    def index(value: Any, size: int, what: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
+            raise ValueError(f"{what} index {value!r} outside 0..{size - 1}")
+        return value
+
+    column = headers[index(sql["sel"], len(headers), "sel")]
+    aggregation = AGGREGATION_OPS[index(sql["agg"], len(AGGREGATION_OPS), "agg")]
+    conditions = []
+    for condition in sql["conds"]:
+        where, operator, value = condition
+        conditions.append((headers[index(where, len(headers), "condition column")],
+                           CONDITION_OPS[index(operator, len(CONDITION_OPS), "operator")],
+                           _spaced(str(value))))  # fmt: skip
+        if not conditions[-1][2]:
+            raise ValueError("empty condition value")
+    return render_sql((column, aggregation, tuple(conditions)))
+
+
+def _deca_squad(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    paths = {"train": root / "squad" / "train-v1.1.json",
+             "test": root / "squad" / "dev-v1.1.json"}  # fmt: skip
+    _require(task.name, list(paths.values()))
+    return {split: _squad_json(task, path) for split, path in paths.items()}
+
+
+def _squad_json(task: registry.Task, path: Path) -> list[Row]:
+    """SQuAD v1.1 JSON: data -> paragraphs -> context, qas -> question, answers[0]."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise _fail(task.name, path, error.lineno, f"not JSON ({error.msg})") from None
+    rows = []
+    try:
+        for document in data["data"]:
+            for paragraph in document["paragraphs"]:
+                context = paragraph["context"]
+                for qa in paragraph["qas"]:
+                    first = qa["answers"][0]
+                    rows.append(_span_row(context, qa["question"], first["text"],
+                                          int(first["answer_start"])))
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise ValueError(f"decanlp {task.name}: {path} is not SQuAD v1.1 JSON (data -> "
+                         f"paragraphs -> qas -> answers): {error!r}") from None
+    return rows
+
+
+def _deca_qa_jsonl(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    """QA-SRL and QA-ZRE: decaNLP's {context, question, answer} jsonl files (ZRE: fold 0)."""
+    folder = root / "srl" if task.name == "srl" else _first_dir(root, "zre/relation_splits",
+                                                                  "zre")
+    paths = {"train": folder / "train.jsonl", "test": folder / "dev.jsonl"}
+    _require(task.name, list(paths.values()))
+    out: dict[str, list[Row]] = {}
+    for split, path in paths.items():
+        out[split] = []
+        for line, record in _jsonl(task.name, path):
+            context, question, answer = _texts(task.name, path, line, record,
+                                               "context", "question", "answer")
+            out[split].append(_span_row(context, question, answer))
+    return out
+
+
+def _deca_winograd(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    path = root / "schema" / "schema.txt"
+    _require(task.name, [path])
+    examples = _winograd_examples(task, path)
+    if len(examples) <= WINOGRAD_TRAIN + WINOGRAD_HELD_OUT:
+        raise ValueError(
+            f"decanlp {task.name}: {path} gives {len(examples)} examples; decaNLP's cut (train "
+            f"the first {WINOGRAD_TRAIN}, test the last {WINOGRAD_HELD_OUT}) needs more"
+        )
+    return {"train": examples[:WINOGRAD_TRAIN],
+            "test": examples[WINOGRAD_TRAIN:-WINOGRAD_HELD_OUT]}  # fmt: skip
+
+
+_ALTERNATIVES = re.compile(r"\[([^\[\]]*)\]")
+
+
+def _winograd_examples(task: registry.Task, path: Path) -> list[Row]:
+    """Two examples per schema of schema.txt, in file order.
+
+    A schema is three lines, followed by a blank line: the sentence with each alternative
+    written `[first/second]`, the question (alternatives likewise, or none), and the two
+    answers `first/second`. Example i takes the i-th alternative of every bracket and answer i;
+    its question is the question followed by `<first answer> or <second answer>?`, as decaNLP
+    builds it. As in decaNLP's reader, a schema counts only once a blank line closes it, so a
+    last schema without a blank line after it is not read (decaNLP's splits depend on this).
+    Unlike decaNLP's greedy pattern, each bracket of a line is its own alternative.
+    """
+    blocks: list[tuple[int, list[str]]] = []
+    block: list[str] = []
+    start = 1
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                if not block:
+                    start = number
+                block.append(line.strip())
+            elif block:
+                blocks.append((start, block))
+                block = []
+    if block:
+        warnings.warn(f"decanlp {task.name}: {path}: the schema at line {start} has no blank "
+                      "line after it and is not read, as in decaNLP", stacklevel=3)  # fmt: skip
+    examples: list[Row] = []
+    for start, lines_of_schema in blocks:
+        if len(lines_of_schema) != 3:
+            raise _fail(task.name, path, start, "a schema has 3 lines (sentence, question, "
+                        f"answers), this one {len(lines_of_schema)}")  # fmt: skip
+        sentence, question, answer = lines_of_schema
+        answers = [a.strip() for a in answer.split("/")]
+        if len(answers) != 2 or not all(answers):
+            raise _fail(task.name, path, start + 2, f"answers {answer!r} are not `first/second`")
+        for i in range(2):
+            context = _alternative(task, path, start, sentence, i)
+            asked = _alternative(task, path, start + 1, question, i)
+            examples.append(_span_row(context, f"{asked} {answers[0]} or {answers[1]}?",
+                                      answers[i]))
+    return examples
+
+
+def _alternative(task: registry.Task, path: Path, line: int, text: str, which: int) -> str:
+    def pick(match: re.Match[str]) -> str:
+        options = match[1].split("/")
+        if len(options) != 2:
+            raise _fail(task.name, path, line, f"[{match[1]}] is not [first/second]")
+        return options[which].strip()
+
+    return _ALTERNATIVES.sub(pick, text)
+
+
+_DECANLP_READERS: dict[str, Callable[[registry.Task, Path], dict[str, list[Row]]]] = {
+    "sst": _deca_sst,
+    "mnli_deca": _deca_mnli,
+    "iwslt": _deca_iwslt,
+    "cnn_dm": _deca_cnn_dm,
+    "wikisql": _deca_wikisql,
+    "squad": _deca_squad,
+    "srl": _deca_qa_jsonl,
+    "zre": _deca_qa_jsonl,
+    "winograd": _deca_winograd,
+}
+
+
+# --- the hub layout ----------------------------------------------------------------------------
+
+HUB_COLUMNS = {
+    "sst": ("text", "label"),
+    "mnli_deca": ("premise", "hypothesis", "label"),
+    "cnn_dm": ("article", "highlights"),
+    "squad": ("context", "question", "answers"),
+    "zre": ("question", "subject", "context", "answers"),
+}
+
+
+def _hub_files(task: str, root: Path, split: str) -> list[Path]:
+    """The files of one hub split, in order: the shards `<split>-*.parquet` (or the
+    parquet-converter's `<split>/*.parquet`), else `<split>.jsonl` (SetFit/sst2).
+
+    Hidden folders (the snapshot's `.cache`) are skipped; where the snapshot holds several
+    configs, the task's (`Task.hub_config`) is taken; one split's files must share a folder.
+    """
+    def visible(paths: list[Path]) -> list[Path]:
+        return [p for p in sorted(paths)
+                if not any(part.startswith(".") for part in p.relative_to(root).parts)]
+
+    files = (visible(list(root.glob(f"**/{split}-*.parquet")))
+             or visible(list(root.glob(f"**/{split}/*.parquet")))
+             or visible([p for p in root.glob(f"**/{split}*.jsonl")
+                         if p.name == f"{split}.jsonl" or p.name.startswith(f"{split}-")]))
+    if not files:
+        raise FileNotFoundError(f"decanlp {task}: no {root}/**/{split}-*.parquet (nor "
+                                f"{split}.jsonl); {_hint(task, 'hub')}")  # fmt: skip
+    config = registry.get_task(task).hub_config or None
+    files = [p for p in files if config in p.relative_to(root).parts[:-1]] or files
+    folders = sorted({p.parent for p in files})
+    if len(folders) > 1:
+        raise ValueError(f"decanlp {task}: the {split} split of {root} is ambiguous, found in "
+                         f"{', '.join(map(str, folders))}")  # fmt: skip
+    return files
+
+
+def _hub_records(task: str, files: list[Path], fold_only: bool) -> list[dict[str, Any]]:
+    """The records of one hub split (the task's HUB_COLUMNS), in file order.
+
+    `fold_only`: only the first 1/ZRE_HUB_FOLDS of the rows (QA-ZRE's fold 0), read without
+    reading the rest."""
+    wanted = HUB_COLUMNS[task]
+    if files[0].suffix == ".jsonl":
+        records = [dict(zip(wanted, _fields(task, path, line, record, *wanted), strict=True))
+                   for path in files for line, record in _jsonl(task, path)]
+        return records[: _fold_size(task, files, len(records))] if fold_only else records
+    total = 0
+    for path in files:
+        absent = [c for c in wanted if c not in pq.read_schema(path).names]
+        if absent:
+            raise ValueError(f"decanlp {task}: {path} lacks column(s) {', '.join(absent)}")
+        total += pq.ParquetFile(path).metadata.num_rows
+    limit = _fold_size(task, files, total) if fold_only else total
+    records: list[dict[str, Any]] = []
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(columns=list(wanted)):
+            if len(records) >= limit:
+                return records
+            records.extend(batch.to_pylist()[: limit - len(records)])
+    return records
+
+
+def _fold_size(task: str, files: list[Path], total: int) -> int:
+    if total % ZRE_HUB_FOLDS:
+        raise ValueError(
+            f"decanlp {task}: {files[0].parent} holds {total} rows, not {ZRE_HUB_FOLDS} equal "
+            f"folds as {registry.get_task(task).hub} does; cannot take decaNLP's fold 0"
+        )
+    return total // ZRE_HUB_FOLDS
+
+
+def _hub_split(task: registry.Task, root: Path, convert: Callable[[dict], Row | None],
+               fold_only: bool = False) -> dict[str, list[Row]]:
+    files = {ours: _hub_files(task.name, root, theirs)
+             for ours, theirs in HUB_SPLITS[task.name].items()}  # fmt: skip
+    out: dict[str, list[Row]] = {}
+    for split, paths in files.items():
+        rows = []
+        for number, record in enumerate(_hub_records(task.name, paths, fold_only)):
+            try:
+                row = convert(record)
+            except (KeyError, TypeError, ValueError, IndexError) as error:
+                raise ValueError(f"decanlp {task.name}: {paths[0].parent} {split} row {number}: "
+                                 f"{error}") from None  # fmt: skip
+            if row is not None:
+                rows.append(row)
+        out[split] = rows
+    return out
+
+
+def _label(task: registry.Task, value: Any) -> int | None:
+    """A hub label as a class index; None where the hub marks no gold label (-1)."""
+    if value is None or value == -1:
+        return None
+    if isinstance(value, bool) or int(value) != value or not 0 <= value < len(task.labels):
+        raise ValueError(f"label {value!r} outside 0..{len(task.labels) - 1}")
+    return int(value)
+
+
+def _hub_sst(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    def convert(record: dict) -> Row | None:
+        label = _label(task, record["label"])
+        return None if label is None else _sst_row(task, record["text"], label)
+
+    return _hub_split(task, root, convert)
+
+
+def _hub_mnli(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    def convert(record: dict) -> Row | None:
+        label = _label(task, record["label"])
+        if label is None:
+            return None
+        return _mnli_row(task, record["premise"], record["hypothesis"], label)
+
+    return _hub_split(task, root, convert)
+
+
+def _hub_cnn_dm(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    """abisee/cnn_dailymail 3.0.0: the article as decaNLP joins it; the highlights, one a
+    line on the hub, joined by spaces as decaNLP does; both NFKC-normalised like decaNLP's."""
+    def convert(record: dict) -> Row:
+        article, highlights = (unicodedata.normalize("NFKC", record[k])
+                               for k in ("article", "highlights"))  # fmt: skip
+        return _fixed_question(task, article, " ".join(highlights.split("\n")))
+
+    return _hub_split(task, root, convert)
+
+
+def _hub_squad(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    def convert(record: dict) -> Row:
+        answers = record["answers"]
+        return _span_row(record["context"], record["question"], answers["text"][0],
+                         int(answers["answer_start"][0]))
+
+    return _hub_split(task, root, convert)
+
+
+def _hub_zre(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    """community-datasets/qa_zre, fold 0: `XXX` in the question is the subject, several
+    answers are joined by `, ` and none is `unanswerable`, as decaNLP builds its jsonl."""
+    def convert(record: dict) -> Row:
+        question = record["question"].replace("XXX", record["subject"])
+        answer = ", ".join(record["answers"] or []) or registry.UNANSWERABLE
+        return _span_row(record["context"], question, answer)
+
+    return _hub_split(task, root, convert, fold_only=True)
+
+
+_HUB_READERS: dict[str, Callable[[registry.Task, Path], dict[str, list[Row]]]] = {
+    "sst": _hub_sst,
+    "mnli_deca": _hub_mnli,
+    "cnn_dm": _hub_cnn_dm,
+    "squad": _hub_squad,
+    "zre": _hub_zre,
+}
