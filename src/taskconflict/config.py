@@ -249,19 +249,27 @@ def load_config(raw: dict[str, Any]) -> Config:
     if name not in raw["presets"]:
         raise ConfigError(f"preset: {name!r} has no entry under 'presets'")
     preset = _load_preset(name, raw["presets"][name], f"presets.{name}")
-    wanted = raw["presets"][name].get("experiments", list(raw["experiments"]))
-    for i, experiment in enumerate(wanted):
+    wanted: dict[str, tuple[str, ...] | None] = {}  # experiment -> benchmarks (None: all)
+    for i, entry in enumerate(raw["presets"][name].get("experiments", list(raw["experiments"]))):
+        experiment, benchmarks = next(iter(entry.items())) if isinstance(entry, dict) else (
+            entry, None)
+        key = f"presets.{name}.experiments[{i}]"
         if experiment not in raw["experiments"]:
-            raise ConfigError(
-                f"presets.{name}.experiments[{i}]: unknown experiment {experiment!r}; "
-                f"known: {', '.join(raw['experiments'])}"
-            )
+            raise ConfigError(f"{key}: unknown experiment {experiment!r}; "
+                              f"known: {', '.join(raw['experiments'])}")
+        extra = set(benchmarks or ()) - set(raw["experiments"][experiment]["benchmarks"])
+        if extra:
+            raise ConfigError(f"{key}.{experiment}: {', '.join(sorted(extra))} is not a "
+                              f"benchmark of experiment {experiment!r}")
+        wanted[experiment] = tuple(benchmarks) if benchmarks else None
     experiments = {  # every experiment is checked, the preset's are kept
         key: _load_experiment(key, value, preset, f"experiments.{key}")
         for key, value in raw["experiments"].items()
     }
-    return Config(preset=preset,
-                  experiments={k: v for k, v in experiments.items() if k in wanted})
+    return Config(preset=preset, experiments={
+        key: dataclasses.replace(exp, benchmarks=tuple(
+            b for b in exp.benchmarks if wanted[key] is None or b in wanted[key]))
+        for key, exp in experiments.items() if key in wanted})
 
 
 def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
