@@ -51,21 +51,16 @@ def cache_sources(datasets: list[TaskDataConfig], models: list[ModelSource],
     """Resolve every real-data task and checkpoint; write one manifest per dataset
     (`datasets/<task>/manifest.json`) and per model (`models/<size>/manifest.json`)."""
     out_dir = Path(out_dir)
+    sources = [(out_dir / "datasets" / cfg.task, _dataset, cfg) for cfg in datasets]
+    sources += [(out_dir / "models" / model.size, _model, model) for model in models]
     problems = []
-    for cfg in datasets:
+    for folder, resolve, source in sources:
         try:
-            manifest = _dataset(cfg, out_dir / "datasets" / cfg.task, preset)
+            manifest = resolve(source, folder, preset)
         except SourceError as error:
             problems.append(str(error))
             continue
-        _write_manifest(out_dir / "datasets" / cfg.task, manifest)
-    for model in models:
-        try:
-            manifest = _model(model, out_dir / "models" / model.size, preset)
-        except SourceError as error:
-            problems.append(str(error))
-            continue
-        _write_manifest(out_dir / "models" / model.size, manifest)
+        _write_manifest(folder, manifest)
     if problems:
         raise SourceError(
             f"{len(problems)} source(s) cannot be read; nothing was trained:\n- "

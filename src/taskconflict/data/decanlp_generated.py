@@ -451,7 +451,7 @@ def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
     pool = draw(cfg.train_size)
     splits = {"train": pool[n_validation:], "validation": pool[:n_validation],
               "test": draw(cfg.test_size)}  # fmt: skip
-    return {name: _frame(task, rows) for name, rows in splits.items()}
+    return {name: rows_to_frame(task, rows) for name, rows in splits.items()}
 
 
 def columns(task: registry.Task) -> list[str]:
@@ -461,7 +461,8 @@ def columns(task: registry.Task) -> list[str]:
             *(["headers"] if task.name == "wikisql" else [])]  # fmt: skip
 
 
-def _frame(task: registry.Task, rows: list[Row]) -> pd.DataFrame:
+def rows_to_frame(task: registry.Task, rows: list[Row]) -> pd.DataFrame:
+    """The normalised frame of one DecaNLP split (generated or real): `columns(task)`, typed."""
     frame = pd.DataFrame({"idx": range(len(rows))}, dtype="int64")
     for column in columns(task)[1:]:
         values = [row[column] for row in rows]

@@ -48,12 +48,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from taskconflict import registry
-from taskconflict.data.decanlp_generated import columns, render_sql
+from taskconflict.data.decanlp_generated import render_sql, rows_to_frame
+from taskconflict.data.holdout import held_out
 
 LAYOUTS = ("decanlp", "hub")
 HUB_TASKS = tuple(t for t in registry.BENCHMARKS["decanlp"] if registry.get_task(t).hub)
@@ -286,29 +286,15 @@ def _usable(task: registry.Task, rows: list[Row], split: str,
 def _hold_out(task: registry.Task, rows: list[Row], seed: int,
               fraction: float) -> tuple[list[Row], list[Row]]:
     """(train, validation): a seeded random `fraction` of the rows held out, order kept."""
-    n_validation = max(1, round(len(rows) * fraction))
-    if n_validation >= len(rows):
-        raise ValueError(
-            f"decanlp {task.name}: {len(rows)} usable train rows leave none for training "
-            f"after holding out {n_validation} for validation"
-        )
-    held = np.zeros(len(rows), dtype=bool)
-    held[np.random.default_rng(seed).permutation(len(rows))[:n_validation]] = True
+    held = held_out(len(rows), seed, fraction, f"decanlp {task.name}")
     return ([row for row, h in zip(rows, held, strict=True) if not h],
             [row for row, h in zip(rows, held, strict=True) if h])  # fmt: skip
 
 
 def _frame(task: registry.Task, rows: list[Row], unlocated: int) -> pd.DataFrame:
-    """The generated benchmark's columns and dtypes, `idx` counting the rows from 0."""
-    frame = pd.DataFrame({"idx": np.arange(len(rows), dtype="int64")})
-    for column in columns(task)[1:]:
-        values = [row[column] for row in rows]
-        if column in ("label", "answer_start"):
-            frame[column] = pd.array(values, dtype="int64")
-        elif column == "headers":
-            frame[column] = pd.Series([list(v) for v in values], dtype="object")
-        else:
-            frame[column] = pd.array(values, dtype="string")
+    """The generated benchmark's columns and dtypes; span tasks also count the answers that
+    were not found in their context."""
+    frame = rows_to_frame(task, rows)
     if task.kind == registry.SPAN:
         frame.attrs["unlocated_answers"] = unlocated
     return frame

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from taskconflict import registry
+from taskconflict.data.holdout import held_out
 
 LAYOUTS = ("tsv", "hub")
 
@@ -262,14 +263,7 @@ def _drop_unusable(task: registry.Task, frame: pd.DataFrame, origin: str) -> pd.
 def _hold_out(task: registry.Task, frame: pd.DataFrame, seed: int,
               fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, validation): a seeded random `fraction` of the rows held out, order kept."""
-    n_validation = max(1, round(len(frame) * fraction))
-    if n_validation >= len(frame):
-        raise ValueError(
-            f"glue {task.name}: {len(frame)} usable train rows leave none for training "
-            f"after holding out {n_validation} for validation"
-        )
-    held = np.zeros(len(frame), dtype=bool)
-    held[np.random.default_rng(seed).permutation(len(frame))[:n_validation]] = True
+    held = held_out(len(frame), seed, fraction, f"glue {task.name}")
     return frame[~held], frame[held]
 
 
