@@ -31,7 +31,6 @@ class ModelSource:
     size: str
     checkpoint: str
     """A hub id (google/t5-v1_1-small) or a local folder with config.json and weights."""
-    preset: str = ""
 
     @property
     def local(self) -> bool:
@@ -141,7 +140,3 @@ def _write_manifest(folder: Path, manifest: dict) -> None:
     partial.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     partial.replace(folder / MANIFEST)
 
-
-def cached_location(manifest: str | Path) -> str:
-    """Where a cached dataset or model can be read (from its manifest)."""
-    return json.loads(Path(manifest).read_text())["location"]

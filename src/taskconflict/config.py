@@ -292,9 +292,6 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
                     f"{key}.data.{section}.{task}: not a task of this preset "
                     f"({', '.join(sorted(all_tasks))})"
                 )
-    for benchmark, names in tasks.items():
-        for task in names:
-            _check_source(task, benchmark, data, key)
     for size in raw.get("resources", {}).get("mem_mb", {}) | raw.get("resources", {}).get(
             "runtime", {}):
         if size not in raw["models"]:
@@ -312,12 +309,13 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
         for section in ("corpus", "tokenizer", "pretrain"):
             if section not in raw:
                 raise ConfigError(f"{key}.{section}: required to pre-train models here")
-    data = dict(data)
-    data["tasks"] = tasks
+    data = _build(DataConfig, {**data, "tasks": tasks})
+    for task in data.task_names:
+        _check_source(data, task, key)
     return Preset(
         name=name,
         seeds=dict(raw["seeds"]),
-        data=_build(DataConfig, data),
+        data=data,
         models=models,
         corpus=_build(CorpusConfig, raw.get("corpus", {})),
         tokenizer=_build(TokenizerConfig, raw.get("tokenizer", {})),
@@ -327,23 +325,23 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
     )
 
 
-def _check_source(task: str, benchmark: str, data: dict[str, Any], key: str) -> None:
+def _check_source(data: DataConfig, task: str, key: str) -> None:
     """A real-data task needs somewhere to read from: a hub id with parquet data, or the
     benchmark's local directory."""
-    own = data.get("sources", {})
-    source = own.get(task, data["source"])
-    where = f"{key}.data.sources.{task}" if task in own else f"{key}.data.source"
-    if source == "hub" and not (data.get("hub", {}).get(task) or registry.get_task(task).hub):
+    source, benchmark = data.source_of(task), registry.get_task(task).benchmark
+    if source == "generated" or data.location_of(task):
+        return
+    where = f"{key}.data.sources.{task}" if task in data.sources else f"{key}.data.source"
+    if source == "hub":
         raise ConfigError(
             f"{where}: the hub has no parquet copy of {task} (only a loading script, which "
             f"datasets >= 4 cannot run); set {key}.data.sources.{task}: local and "
             f"{key}.data.local.{benchmark} to decaNLP's data directory"
         )
-    if source == "local" and not data.get("local", {}).get(benchmark):
-        raise ConfigError(
-            f"{where}: {task} is read from local files, but {key}.data.local.{benchmark} "
-            f"names no directory"
-        )
+    raise ConfigError(
+        f"{where}: {task} is read from local files, but {key}.data.local.{benchmark} "
+        f"names no directory"
+    )
 
 
 def _load_experiment(name: str, raw: dict[str, Any], preset: Preset, key: str) -> Experiment:
