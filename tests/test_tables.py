@@ -76,11 +76,14 @@ def fake_runs(seeds: tuple[int, ...] = (0, 1)) -> list[tuple[Cell, dict]]:
         targets = ["multi"] if mode == "multi-task" else list(BENCHMARKS["glue"])
         for target in targets:
             for seed in seeds:
-                cell = Cell("glue", "small", architecture, target, seed=seed)
+                single_t2t = (architecture, mode) == ("text-to-text", "single-task")
+                cell = Cell("glue", "small", architecture, target, seed=seed,
+                            prompts="null" if single_t2t else "default")
                 runs.append((cell, metrics_for(cell)))
-    # Runs that Table 1 must ignore: another prompt style and the base model.
+    # Runs that Table 1 must ignore: other prompt styles and the base model.
     decoy = metrics_for(Cell("glue", "small", "text-to-text", "multi"))
     runs.append((Cell("glue", "small", "text-to-text", "multi", prompts="null"), decoy))
+    runs.append((Cell("glue", "small", "text-to-text", "cola"), decoy))
     runs.append((Cell("glue", "base", "text-to-text", "multi"), decoy))
     return runs
 
@@ -250,7 +253,7 @@ def variant_runs(architecture: str, mode: str, score: float, model: str = "small
 
 def test_table2_compares_prompt_styles_with_the_null_prompt_single_task_baseline():
     runs = [*variant_runs("text-to-text", "single-task", 50.0, prompts="null"),
-            *variant_runs("text-to-text", "single-task", 99.0),  # Table 1's: ignored here
+            *variant_runs("text-to-text", "single-task", 99.0),  # default prompts: no row's
             *variant_runs("text-to-text", "multi-task", 40.0, prompts="null"),
             *variant_runs("text-to-text", "multi-task", 55.0),
             *variant_runs("text-to-text", "multi-task", 60.0, prompts="diverse")]
@@ -274,7 +277,7 @@ def test_table3_rows_by_decoder_and_table4_on_the_base_model():
                               ("text-to-text", "pretrained", 60.0),
                               ("text-to-text", "reinit", 30.0))
             for r in variant_runs(a, "multi-task", s, benchmark="decanlp", decoder=d)]
-    runs += variant_runs("text-to-text", "single-task", 60.0, benchmark="decanlp")
+    runs += variant_runs("text-to-text", "single-task", 60.0, benchmark="decanlp", prompts="null")
     frame = build_table(TABLE3, runs, "decanlp")
     reinit = at(frame, "text-to-text multi-task re-init decoder", "avg")
     assert reinit["mean"] == 30.0 and reinit["transfer_pct"] == pytest.approx(-50.0)

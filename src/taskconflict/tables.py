@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -81,9 +81,11 @@ def _row(architecture: str, mode: str, baseline: str = "", **variant: str) -> Ro
 
 
 CANONICAL_SINGLE = _row("canonical", "single-task", paper_variant="single-task")
-T2T_SINGLE = _row("text-to-text", "single-task", paper_variant="single-task")
 T2T_SINGLE_NULL = _row("text-to-text", "single-task", prompts="null",
                        paper_variant="single-task null-prompt")
+T2T_SINGLE = replace(T2T_SINGLE_NULL, label="text-to-text single-task", paper_variant="single-task")
+"""A single-task model has no other task to tell apart, so it sees the bare input: the paper's
+Table 2 null-prompt single-task row repeats its Table 1 single-task numbers cell for cell."""
 CANONICAL_MULTI = _row("canonical", "multi-task", CANONICAL_SINGLE.label,
                        paper_variant="multi-task")
 T2T_MULTI = _row("text-to-text", "multi-task", T2T_SINGLE.label, paper_variant="multi-task")

@@ -127,6 +127,13 @@ def data_source_inputs(task):
     return [f"{CACHE}/datasets/{task}/{MANIFEST}"] if task in real_data_tasks() else []
 
 
+def train_priority(w):
+    """Longest cells first: a multi-task step costs one pass per task, so a multi-task cell
+    runs about K times longer than a single-task one. Started last, it would run alone at the
+    end with the other cores idle; started first, the short cells fill in around it."""
+    return len(cell_tasks(w))
+
+
 def train_resources(w):
     return PRESET.resources.for_job(w.model, w.tasks == "multi")
 

@@ -26,6 +26,7 @@ for splits, tasks in tasks_by_splits().items():
         log:
             f"{RESULTS}/logs/prepare_data/{{benchmark}}/{{task}}.log",
         threads: 1
+        priority: 100  # seconds of work that training cells wait for
         resources:
             mem_mb=8000 if real_data_tasks() else 2000,
         shell:
@@ -48,6 +49,7 @@ for splits, tasks in tasks_by_splits().items():
         log:
             f"{RESULTS}/logs/render_prompts/{{benchmark}}/{{task}}/{{style}}-{{labels}}.log",
         threads: 1
+        priority: 100  # a multi-task cell waits for every task's rendering
         resources:
             mem_mb=2000,
         shell:

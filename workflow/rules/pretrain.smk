@@ -48,6 +48,7 @@ rule pretrain:
     log:
         f"{RESULTS}/logs/pretrain/{{size}}.log",
     threads: PRESET.pretrain.threads
+    priority: 100  # every cell of its size waits for it
     resources:
         mem_mb=4000,
     shell:

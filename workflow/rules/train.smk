@@ -45,8 +45,9 @@ rule train:
     log:
         f"{RESULTS}/logs/train/{CELL_DIR.removeprefix(RESULTS + '/runs/')}.log",
     threads: PRESET.train.threads
+    priority: lambda w: train_priority(w)
     resources:  # preset.resources: by model size and mode, for a cluster profile
-        gpus=lambda w: train_resources(w)["gpus"],
+        gpu=lambda w: train_resources(w)["gpu"],  # the SLURM plugin's name: --gpus
         mem_mb=lambda w: train_resources(w)["mem_mb"],
         runtime=lambda w: train_resources(w)["runtime"],
     shell:
