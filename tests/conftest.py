@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from toy_models import TASKS, tiny_t5
 
 from taskconflict.config import TaskDataConfig, TokenizerConfig
-from taskconflict.registry import registry_text
+from taskconflict.data.glue_generated import generate_task
+from taskconflict.prompts import render
+from taskconflict.registry import get_task, registry_text
 from taskconflict.tokenizer import train_tokenizer
 
 NAMES = "anna ben carla david emma felix greta hugo ida jonas karla leo".split()
@@ -74,3 +77,24 @@ def data_cfg(task: str, **overrides) -> TaskDataConfig:
                   validation_fraction=0.1, label_noise=0.1)
     values.update(overrides)
     return TaskDataConfig(**values)
+
+
+@pytest.fixture(scope="session")
+def toy_run_inputs(tmp_path_factory, toy_tokenizer_dir):
+    """A tiny pre-trained-style checkpoint folder and rendered GLUE-like data."""
+    from transformers import AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("toy_model")
+    tokenizer = AutoTokenizer.from_pretrained(toy_tokenizer_dir)
+    tiny_t5(vocab=len(tokenizer)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    data = {}
+    for name in TASKS:
+        cfg = TaskDataConfig(task=name, source="generated", seed=0, train_size=80, test_size=24,
+                             validation_fraction=0.1, label_noise=0.1)
+        task_dir = folder / "data" / name
+        for split, frame in generate_task(cfg).items():
+            task_dir.mkdir(parents=True, exist_ok=True)
+            render(get_task(name), frame, "default").to_parquet(task_dir / f"{split}.parquet")
+        data[name] = task_dir
+    return folder, data

@@ -5,29 +5,18 @@ import json
 import pandas as pd
 import pytest
 import torch
-from transformers import T5Config, T5ForConditionalGeneration
+from toy_models import TASKS, tiny_t5
+from transformers import T5ForConditionalGeneration
 
 from taskconflict.batches import STEP_MODES, step_groups
-from taskconflict.config import TaskDataConfig, TrainConfig
+from taskconflict.config import TrainConfig
 from taskconflict.conflict import frame_to_grams
-from taskconflict.data.glue_generated import generate_task
 from taskconflict.evaluate import evaluate_cell
 from taskconflict.grid import Cell
 from taskconflict.models import ARCHITECTURES, IGNORE, Batch, build_model
 from taskconflict.probe import measure_grams
-from taskconflict.prompts import render
 from taskconflict.registry import get_task
 from taskconflict.train import train_cell
-
-TASKS = ("cola", "stsb", "mnli")
-
-
-def tiny_t5(vocab: int = 64) -> T5ForConditionalGeneration:
-    torch.manual_seed(0)
-    config = T5Config(vocab_size=vocab, d_model=16, d_ff=32, d_kv=8, num_heads=2, num_layers=2,
-                      feed_forward_proj="gated-gelu", dropout_rate=0.0,
-                      tie_word_embeddings=False, decoder_start_token_id=0)
-    return T5ForConditionalGeneration(config)
 
 
 def random_batches(generative: bool, seed: int = 1) -> dict[str, Batch]:
@@ -147,27 +136,6 @@ def test_conflict_probe_gram_matches_hand_computed_gradients():
     assert grams["encoder"].shape == (3, 3)
     torch.testing.assert_close(torch.tensor(grams["encoder"]), expected, rtol=1e-4, atol=1e-8)
     assert all(p.grad is None for p in model.parameters())
-
-
-@pytest.fixture(scope="module")
-def toy_run_inputs(tmp_path_factory, toy_tokenizer_dir):
-    """A tiny pre-trained-style checkpoint folder and rendered GLUE-like data."""
-    from transformers import AutoTokenizer
-
-    folder = tmp_path_factory.mktemp("toy_model")
-    tokenizer = AutoTokenizer.from_pretrained(toy_tokenizer_dir)
-    tiny_t5(vocab=len(tokenizer)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    data = {}
-    for name in TASKS:
-        cfg = TaskDataConfig(task=name, source="generated", seed=0, train_size=80, test_size=24,
-                             validation_fraction=0.1, label_noise=0.1)
-        task_dir = folder / "data" / name
-        for split, frame in generate_task(cfg).items():
-            task_dir.mkdir(parents=True, exist_ok=True)
-            render(get_task(name), frame, "default").to_parquet(task_dir / f"{split}.parquet")
-        data[name] = task_dir
-    return folder, data
 
 
 SMALL = TrainConfig(steps=6, batch_size=4, max_input_length=48, log_every=2, conflict_every=3,

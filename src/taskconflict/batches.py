@@ -6,6 +6,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from transformers import PreTrainedTokenizerBase
@@ -64,6 +65,7 @@ def load_task_data(task: registry.Task, path: str | Path, tokenizer: PreTrainedT
     missing = needed - set(frame.columns)
     if missing:
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    check_rows(task, frame, path)
     spans = task.kind == registry.SPAN
     encoded = tokenizer(list(frame["source"]), truncation=True, max_length=max_input_length,
                         return_offsets_mapping=spans)
@@ -86,6 +88,30 @@ def load_task_data(task: registry.Task, path: str | Path, tokenizer: PreTrainedT
     else:
         raise ValueError(f"unknown target type {target!r}")
     return data
+
+
+def check_rows(task: registry.Task, frame: pd.DataFrame, path: str | Path) -> None:
+    """A bad row stops the job before training starts, naming the file and the row."""
+    def fail(rows: pd.Series, problem: str) -> None:
+        first = int(rows.to_numpy().nonzero()[0][0])
+        raise ValueError(f"{path}: row {first} (of {len(frame)}, counting from 0) {problem}: "
+                         f"{frame.iloc[first].to_dict()}")
+
+    for column in ("source", "target"):
+        empty = frame[column].isna() | (frame[column].astype("string").str.strip() == "")
+        if empty.any():
+            fail(empty, f"has an empty {column}")
+    if task.kind == registry.CLASSIFICATION:
+        label = pd.to_numeric(frame["label"], errors="coerce")
+        bad = ~label.isin(range(len(task.labels)))
+        if bad.any():
+            fail(bad, f"has a label that is not a class of {task.name} "
+                      f"(0..{len(task.labels) - 1})")
+    elif task.kind == registry.REGRESSION:
+        label = pd.to_numeric(frame["label"], errors="coerce")
+        bad = ~np.isfinite(label.to_numpy(dtype="float64", na_value=np.nan))
+        if bad.any():
+            fail(pd.Series(bad), "has a label that is not a number")
 
 
 def _token_span(row, offsets: list[tuple[int, int]]) -> tuple[int, int] | None:
@@ -119,6 +145,14 @@ class BatchStream:
             self.order += torch.randperm(len(self.data), generator=self.generator).tolist()
         indices, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
         return self.data.batch(indices)
+
+    def state(self) -> dict:
+        """Where the stream is: its generator and the rest of the current permutation."""
+        return {"generator": self.generator.get_state(), "order": list(self.order)}
+
+    def restore(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self.order = list(state["order"])
 
 
 STEP_MODES = ("fused", "per-task", "grouped")

@@ -79,6 +79,7 @@ def _cell(text: str):
 def _train(a: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from taskconflict import checkpoint
     from taskconflict.evaluate import evaluate_cell
     from taskconflict.train import train_cell
 
@@ -86,6 +87,7 @@ def _train(a: argparse.Namespace) -> None:
     data, out = _task_paths(a.data), Path(a.out)
     train_cell(cell, config, a.model, {t: Path(d) / "train.parquet" for t, d in data.items()}, out)
     evaluate_cell(cell, config, a.model, out / "model.safetensors", data, out / "metrics.json")
+    checkpoint.remove(out / checkpoint.CHECKPOINT)  # the outputs are complete
 
 
 def _evaluate(a: argparse.Namespace) -> None:

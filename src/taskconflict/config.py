@@ -138,6 +138,9 @@ class TrainConfig:
     conflict_batches: int = 4
     conflict_batch_size: int = 32
     eval_batch_size: int = 64
+    checkpoint_every: int = 500
+    """Write a resumable checkpoint every this many steps (and at the last step, and on
+    SIGTERM / SIGUSR1); 0: only on those signals."""
     threads: int = 1
     dropout: float = 0.0
     """Set on the checkpoint when it is loaded: google/t5-v1_1 ships with 0.1, the paper uses 0."""
@@ -159,7 +162,7 @@ class Resources:
 
     def for_job(self, size: str, multi_task: bool) -> dict[str, int]:
         mode = "multi-task" if multi_task else "single-task"
-        return {"gpus": self.gpus, "mem_mb": self.mem_mb.get(size, 4000),
+        return {"gpu": self.gpus, "mem_mb": self.mem_mb.get(size, 4000),
                 "runtime": self.runtime.get(size, {}).get(mode, 60)}
 
 
