@@ -54,7 +54,7 @@ def test_resources_depend_on_model_size_and_mode():
     resources = load_config(paper()).preset.resources
     small_single = resources.for_job("small", multi_task=False)
     base_multi = resources.for_job("base", multi_task=True)
-    assert small_single["gpus"] == base_multi["gpus"] == 1
+    assert small_single["gpu"] == base_multi["gpu"] == 1
     assert base_multi["mem_mb"] > small_single["mem_mb"]
     assert base_multi["runtime"] > resources.for_job("base", False)["runtime"]
     assert base_multi["runtime"] > resources.for_job("small", True)["runtime"]

@@ -4,11 +4,10 @@
 # run with the hub switched off (TC in common.smk).
 
 
-localrules:
-    cache,
-
-
 if real_data_tasks() or checkpoint_models():
+
+    localrules:
+        cache,
 
     rule cache:
         output:

@@ -16,6 +16,18 @@ def table_inputs(w):
                    for f in experiment_runs(e, w.benchmark, "metrics.json")})
 
 
+# Seconds of pandas and matplotlib each: on a cluster they run on the submit host, not in the
+# queue.
+localrules:
+    table,
+    figure2,
+    figure3,
+    figure4,
+    figure5,
+    cosines,
+    comparison,
+
+
 rule table:
     input:
         table_inputs,
