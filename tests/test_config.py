@@ -32,7 +32,9 @@ def test_every_preset_loads(raw):
         assert cfg.results == f"results/{name}"
     demo = load_config(raw)
     assert demo.preset.name == "demo"
-    assert list(demo.experiments) == ["table1"]  # the whole grid is opt-in (issue 5)
+    # every table and figure; Table 3 on GLUE only
+    assert list(demo.experiments) == ["table1", "table2", "figure4", "table3", "table4"]
+    assert demo.experiments["table3"].benchmarks == ("glue",)
     smoke = load_config(validated({**raw, "preset": "smoke"}))
     assert list(smoke.experiments) == ["table1", "table2", "figure4", "table3", "table4"]
     assert demo.preset.data.task_names == (*benchmark("glue"), *benchmark("decanlp"))
