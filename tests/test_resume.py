@@ -136,46 +136,49 @@ def test_checkpoint_of_another_recipe_is_not_resumed(toy_run_inputs, tmp_path, c
         tmp_path / "fresh" / "model.safetensors").read_bytes()
 
 
-def test_out_of_memory_names_the_cell_and_step_and_writes_nothing(toy_run_inputs, tmp_path,
-                                                                   monkeypatch):
-    folder, data = toy_run_inputs
-    real, calls = TextToText.task_losses, []
+def fail_on_pass(monkeypatch, fail_pass: int, fail) -> None:
+    """Make the `fail_pass`-th forward pass (counting from 1) go through `fail(losses)`."""
+    real, passes = TextToText.task_losses, []
 
     def task_losses(self, batches):
-        calls.append(1)
-        if len(calls) > 3 * len(TASKS):  # the CPU allocator's own words
-            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to "
-                               "allocate 40000000000000 bytes")
+        passes.append(1)
+        if len(passes) == fail_pass:
+            return fail(real(self, batches))
         return real(self, batches)
 
     monkeypatch.setattr(TextToText, "task_losses", task_losses)
-    cfg = TrainConfig(**{**SHORT.__dict__, "conflict_every": 0, "step_mode": "per-task"})
-    with pytest.raises(MemoryError, match=rf"{CELL.id}: out of memory at step 4 "
-                                          r"\(4 examples per task, inputs up to \d+ tokens\)"):
+
+
+def train_expecting(toy_run_inputs, tmp_path, step_mode: str, error: type, match: str) -> None:
+    """Train SHORT, expect the error, and check that no output was written."""
+    folder, data = toy_run_inputs
+    cfg = TrainConfig(**{**SHORT.__dict__, "conflict_every": 0, "step_mode": step_mode})
+    with pytest.raises(error, match=match):
         train_cell(CELL, cfg, folder, {t: d / "train.parquet" for t, d in data.items()},
                    tmp_path)
     assert not any((tmp_path / name).exists() for name in OUTPUTS)
+
+
+def test_out_of_memory_names_the_cell_and_step_and_writes_nothing(toy_run_inputs, tmp_path,
+                                                                   monkeypatch):
+    def out_of_memory(losses):  # the CPU allocator's own words
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to "
+                           "allocate 40000000000000 bytes")
+
+    fail_on_pass(monkeypatch, 3 * len(TASKS) + 1, out_of_memory)  # per-task: step 4's first
+    train_expecting(toy_run_inputs, tmp_path, "per-task", MemoryError,
+                    rf"{CELL.id}: out of memory at step 4 "
+                    r"\(4 examples per task, inputs up to \d+ tokens\)")
 
 
 def test_nan_loss_stops_within_the_step_naming_the_task(toy_run_inputs, tmp_path,
                                                         monkeypatch):
-    folder, data = toy_run_inputs
-    real, steps = TextToText.task_losses, []
+    def stsb_nan(losses):
+        return {**losses, "stsb": losses["stsb"] * float("nan")}
 
-    def task_losses(self, batches):
-        losses = real(self, batches)
-        steps.append(1)
-        if len(steps) == 3:  # the third step's pass: stsb's loss goes NaN
-            losses["stsb"] = losses["stsb"] * float("nan")
-        return losses
-
-    monkeypatch.setattr(TextToText, "task_losses", task_losses)
-    cfg = TrainConfig(**{**SHORT.__dict__, "conflict_every": 0, "step_mode": "fused"})
-    with pytest.raises(FloatingPointError, match=rf"{CELL.id}: non-finite loss at step 3 "
-                                                 r"\(stsb nan\)"):
-        train_cell(CELL, cfg, folder, {t: d / "train.parquet" for t, d in data.items()},
-                   tmp_path)
-    assert not any((tmp_path / name).exists() for name in OUTPUTS)
+    fail_on_pass(monkeypatch, 3, stsb_nan)  # fused: one pass a step, so step 3
+    train_expecting(toy_run_inputs, tmp_path, "fused", FloatingPointError,
+                    rf"{CELL.id}: non-finite loss at step 3 \(stsb nan\)")
 
 
 @pytest.mark.parametrize(("column", "value", "problem"), [
