@@ -48,7 +48,7 @@ def wait_for_checkpoint(process: subprocess.Popen, path: Path, min_step: int) ->
     while process.poll() is None:
         if path.exists() and path.stat().st_mtime_ns != seen:
             seen = path.stat().st_mtime_ns
-            step = torch.load(path, weights_only=False)["step"]
+            step = torch.load(path, weights_only=False)["loop"]["step"]
             if step >= min_step:
                 return step
         time.sleep(0.005)
@@ -108,7 +108,7 @@ def test_stop_signal_checkpoints_the_current_step_and_resumes(toy_run_inputs, tm
     process.send_signal(stop_signal)
     _, stderr = process.communicate()
     assert process.returncode == 128 + stop_signal
-    state = torch.load(tmp_path / checkpoint.CHECKPOINT, weights_only=False)
+    state = torch.load(tmp_path / checkpoint.CHECKPOINT, weights_only=False)["loop"]
     assert 20 <= state["step"] < LONG.steps
     assert f"{signal.Signals(stop_signal).name} after step {state['step']}" in stderr
     assert not any((tmp_path / name).exists() for name in OUTPUTS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +157,15 @@ class BatchStream:
 
 
 STEP_MODES = ("fused", "per-task", "grouped")
+AUTO_STEP_MODE = {"cpu": "per-task", "cuda": "fused"}
+"""`step_mode: auto`, by device type. On 2 CPU threads the padding that a fused pass adds
+across tasks costs more than the extra passes (benchmarks/throughput.py); on a GPU one large
+pass keeps the device busy where per-task passes launch K times the kernels."""
+
+
+def resolve_step_mode(mode: str, device: torch.device) -> str:
+    return AUTO_STEP_MODE.get(device.type, "fused") if mode == "auto" else mode
+
 GROUP_WIDTH_RATIO = 1.3
 """`grouped`: a task joins a group while its batch is at most this much wider than the
 group's narrowest batch (padding costs at most ~30%; each extra pass costs a fixed overhead)."""
@@ -180,6 +190,10 @@ def step_groups(batches: dict[str, Batch], mode: str) -> list[list[str]]:
     return groups
 
 
-def eval_batches(data: TaskData, batch_size: int):
-    for start in range(0, len(data), batch_size):
-        yield data.batch(list(range(start, min(start + batch_size, len(data)))))
+def eval_batches(data: TaskData, batch_size: int) -> Iterator[tuple[list[int], Batch]]:
+    """Batches of rows of similar input length, longest first (running out of memory shows
+    at once, and short rows are not padded to long ones), each with its row indices."""
+    order = sorted(range(len(data)), key=lambda row: -len(data.inputs[row]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        yield rows, data.batch(rows)

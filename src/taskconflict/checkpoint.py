@@ -68,7 +68,10 @@ def load(path: str | Path, key: str) -> dict[str, Any] | None:
     path = Path(path)
     if not path.exists():
         return None
-    state = torch.load(path, weights_only=False)  # our own file: it holds RNG states and logs
+    # our own file: it holds RNG states and logs. Everything comes back on the CPU (the RNG
+    # states must), so a checkpoint written on a GPU resumes on the CPU and vice versa:
+    # load_state_dict copies the weights and the optimizer's moments to the model's device
+    state = torch.load(path, map_location="cpu", weights_only=False)
     if state.pop("fingerprint", None) != key:
         print(f"{path}: made for another recipe or input; starting from step 0",
               file=sys.stderr)

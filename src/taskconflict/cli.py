@@ -79,15 +79,10 @@ def _cell(text: str):
 def _train(a: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from taskconflict import checkpoint
-    from taskconflict.evaluate import evaluate_cell
-    from taskconflict.train import train_cell
+    from taskconflict.run import run_cell
 
-    cell, config = _cell(a.cell), cfg.from_json(cfg.TrainConfig, a.config)
-    data, out = _task_paths(a.data), Path(a.out)
-    train_cell(cell, config, a.model, {t: Path(d) / "train.parquet" for t, d in data.items()}, out)
-    evaluate_cell(cell, config, a.model, out / "model.safetensors", data, out / "metrics.json")
-    checkpoint.remove(out / checkpoint.CHECKPOINT)  # the outputs are complete
+    data = {task: Path(folder) for task, folder in _task_paths(a.data).items()}
+    run_cell(_cell(a.cell), cfg.from_json(cfg.TrainConfig, a.config), a.model, data, a.out)
 
 
 def _evaluate(a: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from taskconflict import registry
+from taskconflict.devices import check_precision
 
 
 class ConfigError(ValueError):
@@ -128,10 +129,11 @@ class TrainConfig:
     clip_norm: float = 5.0
     max_input_length: int = 256
     max_target_length: int = 16
-    step_mode: str = "fused"
+    step_mode: str = "auto"
     """fused: one forward/backward over the concatenated task batches; per-task: one pass per
     task (as the paper's code); grouped: one pass per group of tasks with similar input
-    lengths. All give the sum of the task gradients."""
+    lengths; auto: what benchmarks/throughput.py measured fastest on the device
+    (`batches.AUTO_STEP_MODE`). All give the sum of the task gradients."""
     log_every: int = 10
     conflict_every: int = 50
     """Measure conflict at step 0, every this many steps and at the end (0: never)."""
@@ -142,6 +144,10 @@ class TrainConfig:
     """Write a resumable checkpoint every this many steps (and at the last step, and on
     SIGTERM / SIGUSR1); 0: only on those signals."""
     threads: int = 1
+    device: str = "auto"
+    """auto (CUDA when available), cpu, cuda or cuda:N (devices.py)."""
+    precision: str = "fp32"
+    """fp32, or bf16 autocast with fp32 weights and optimizer state (devices.py)."""
     dropout: float = 0.0
     """Set on the checkpoint when it is loaded: google/t5-v1_1 ships with 0.1, the paper uses 0."""
     eval_mode: str = "generate"
@@ -312,6 +318,11 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
         for section in ("corpus", "tokenizer", "pretrain"):
             if section not in raw:
                 raise ConfigError(f"{key}.{section}: required to pre-train models here")
+    train = _build(TrainConfig, raw.get("train", {}))
+    try:
+        check_precision(train.precision)
+    except ValueError as error:
+        raise ConfigError(f"{key}.train.precision: {error}") from None
     data = _build(DataConfig, {**data, "tasks": tasks})
     for task in data.task_names:
         _check_source(data, task, key)
@@ -323,7 +334,7 @@ def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
         corpus=_build(CorpusConfig, raw.get("corpus", {})),
         tokenizer=_build(TokenizerConfig, raw.get("tokenizer", {})),
         pretrain=_build(PretrainConfig, raw.get("pretrain", {})),
-        train=_build(TrainConfig, raw.get("train", {})),
+        train=train,
         resources=_build(Resources, raw.get("resources", {})),
     )
 

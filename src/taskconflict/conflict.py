@@ -27,16 +27,31 @@ Grams = dict[tuple[int, str], tuple[tuple[str, ...], np.ndarray]]
 """(step, part) -> (task names in Gram order, K x K Gram matrix)."""
 
 
-def gram_matrix(vectors: torch.Tensor) -> np.ndarray:
-    """K x P task-gradient vectors -> K x K Gram matrix, accumulated in float64.
+def gram_matrix(vectors: torch.Tensor | Sequence[torch.Tensor],
+                chunk: int = 1 << 22) -> np.ndarray:
+    """K task-gradient vectors of length P (a K x P matrix or K flat tensors) -> the K x K
+    Gram matrix, accumulated in float64 on the vectors' device.
 
     Gradients are float32, but P is millions: float32 dot products lose the digits that small
-    cosines live in.
+    cosines live in. The float64 copy is made `chunk` columns at a time, so a GPU never holds
+    a K x P float64 matrix (8 GB for T5-base's encoder and 9 tasks).
     """
-    if vectors.ndim != 2:
-        raise ValueError(f"expected a K x P matrix of gradients, got shape {tuple(vectors.shape)}")
-    v = vectors.detach().to(torch.float64)
-    return (v @ v.T).cpu().numpy()
+    if isinstance(vectors, torch.Tensor):
+        if vectors.ndim != 2:
+            raise ValueError("expected a K x P matrix of gradients, got shape "
+                             f"{tuple(vectors.shape)}")
+        vectors = list(vectors)
+    lengths = {v.numel() for v in vectors}
+    if not vectors or len(lengths) != 1 or any(v.ndim != 1 for v in vectors):
+        raise ValueError("expected K flat gradients of one length, got shapes "
+                         f"{[tuple(v.shape) for v in vectors]}")
+    k, size = len(vectors), lengths.pop()
+    gram = torch.zeros(k, k, dtype=torch.float64, device=vectors[0].device)
+    for start in range(0, size, chunk):
+        block = torch.stack([v[start : start + chunk].detach().to(torch.float64)
+                             for v in vectors])
+        gram += block @ block.T
+    return gram.cpu().numpy()
 
 
 @dataclass(frozen=True)

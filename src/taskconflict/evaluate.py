@@ -11,13 +11,14 @@ Writes `metrics.json`: {"cell": id, "tasks": {task: {split: {metric: x100, "bad_
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer
 
-from taskconflict import metrics, registry
+from taskconflict import devices, metrics, registry
 from taskconflict.batches import TaskData, eval_batches, load_task_data
 from taskconflict.config import TrainConfig
 from taskconflict.grid import Cell
@@ -29,12 +30,14 @@ from taskconflict.weights import load_weights
 
 
 def max_answer_tokens(task: registry.Task, tokenizer, cap: int,
-                      words: Iterable[str] = ()) -> int:
+                      words: Iterable[str] = (), targets: Iterable[torch.Tensor] = ()) -> int:
     """Room for the longest answer plus end-of-sequence: the label words (`words`, default
-    the registry's) or a score for classification and regression, the target length cap for
-    text answers."""
+    the registry's) or a score for classification and regression; for text answers the
+    split's longest tokenised target (`targets`, end-of-sequence included), at most `cap`.
+    Decoding stops there instead of running every batch to the cap (256 in the paper
+    preset) when some row never emits end-of-sequence."""
     if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
-        return cap
+        return min(cap, max((len(t) for t in targets), default=cap))
     answers = sorted(set(words)) or list(task.labels) or ["5.0", "0.0"]
     return min(cap, max(len(tokenizer(a).input_ids) for a in answers) + 1)
 
@@ -42,18 +45,25 @@ def max_answer_tokens(task: registry.Task, tokenizer, cap: int,
 @torch.no_grad()
 def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokenizer,
                   cfg: TrainConfig) -> dict[str, float]:
+    """Predict every row of a split, in length-sorted batches on the model's device."""
+    device = next(model.parameters()).device
     target = model.target(task.name)
     data = load_task_data(task, path, tokenizer, cfg.max_input_length, cfg.max_target_length,
                           target=target)
     row_words = data.frame["label_words"] if "label_words" in data.frame else []
     new_tokens = max_answer_tokens(task, tokenizer, cfg.max_target_length,
-                                   (w for words in row_words for w in words))
-    outputs = []
-    for batch in eval_batches(data, cfg.eval_batch_size):
-        if cfg.eval_mode == "teacher_forced" and target == TOKENS:
-            outputs += model.predict_teacher_forced(task.name, batch, tokenizer)
-        else:
-            outputs += model.predict(task.name, batch, tokenizer, new_tokens)
+                                   (w for words in row_words for w in words),
+                                   data.targets if target == TOKENS else ())
+    outputs: list = [None] * len(data)
+    for rows, batch in eval_batches(data, cfg.eval_batch_size):
+        batch = batch.to(device)
+        with devices.autocast(device, cfg.precision):
+            if cfg.eval_mode == "teacher_forced" and target == TOKENS:
+                predicted = model.predict_teacher_forced(task.name, batch, tokenizer)
+            else:
+                predicted = model.predict(task.name, batch, tokenizer, new_tokens)
+        for row, prediction in zip(rows, predicted, strict=True):
+            outputs[row] = prediction
     if target == SPAN_TARGET:
         outputs = [data.span_text(row, span) for row, span in enumerate(outputs)]
     if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
@@ -80,18 +90,29 @@ def score_text(task: registry.Task, predictions: list[str], data: TaskData) -> d
 
 
 def evaluate_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path, weights: str | Path,
-                  data: dict[str, str | Path], out_json: str | Path) -> None:
-    """Score the cell's final model; `data` maps each task to its rendered-split folder."""
+                  data: dict[str, str | Path], out_json: str | Path,
+                  device: str | torch.device | None = None) -> dict:
+    """Score the cell's final model; `data` maps each task to its rendered-split folder.
+    Runs on `device` (default: `cfg.device` resolved); returns what it cost."""
+    device = torch.device(device) if device is not None else devices.resolve_device(cfg.device)
+    devices.configure(device, cfg.precision)
     torch.set_num_threads(cfg.threads)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = load_model(cell, model_dir, list(data))
     load_weights(model, weights)
-    model.eval()
+    model.to(device).eval()
     results = {}
-    for name, folder in data.items():
-        task = registry.get_task(name)
-        results[name] = {
-            split: predict_split(model, task, Path(folder) / f"{split}.parquet", tokenizer, cfg)
-            for split in task.splits if split != "train"
-        }
+    with devices.peak_memory(device) as memory:
+        start = time.perf_counter()
+        for name, folder in data.items():
+            task = registry.get_task(name)
+            results[name] = {
+                split: predict_split(model, task, Path(folder) / f"{split}.parquet", tokenizer,
+                                     cfg)
+                for split in task.splits if split != "train"
+            }
+        seconds = time.perf_counter() - start
     write_json({"cell": cell.id, "tasks": results}, out_json)
+    examples = sum(split["examples"] for task in results.values() for split in task.values())
+    return {"evaluation_s": seconds, "evaluation_examples": examples,
+            "evaluation_peak_memory_mb": memory["peak_memory_mb"]}

@@ -41,6 +41,16 @@ class Batch:
     def __len__(self) -> int:
         return self.input_ids.shape[0]
 
+    def to(self, device: torch.device) -> Batch:
+        """The batch on `device`; on CUDA copied from pinned memory without blocking the host,
+        so the copy overlaps the kernels already queued."""
+        if device.type == "cpu":
+            return self
+        tensors = (self.input_ids, self.attention_mask, self.targets)
+        if device.type == "cuda":
+            return Batch(*(t.pin_memory().to(device, non_blocking=True) for t in tensors))
+        return Batch(*(t.to(device) for t in tensors))
+
 
 def concat(batches: Sequence[torch.Tensor], pad: int) -> torch.Tensor:
     """Stack 2-D tensors of different widths, right-padded to the widest."""
@@ -57,8 +67,9 @@ def _slices(batches: dict[str, Batch]) -> dict[str, slice]:
 
 
 def _sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the target tokens (T5's loss)."""
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+    """Mean cross-entropy over the target tokens (T5's loss), in fp32 under autocast too."""
+    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
+                           ignore_index=IGNORE)
 
 
 TOKENS, LABEL, SCORE, SPAN_TARGET = "tokens", "label", "score", "span"
@@ -177,8 +188,8 @@ class SpanHead(nn.Module):
         self.no_answer = nn.Linear(width, 1) if unanswerable else None
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor):
-        start, end = self.boundaries(hidden).unbind(-1)
-        blocked = torch.finfo(hidden.dtype).min
+        start, end = self.boundaries(hidden).float().unbind(-1)  # fp32 under autocast too
+        blocked = torch.finfo(start.dtype).min
         start = start.masked_fill(mask == 0, blocked)
         end = end.masked_fill(mask == 0, blocked)
         no_answer = self.no_answer(pooled).squeeze(-1) if self.no_answer is not None else None
@@ -271,7 +282,8 @@ def _best_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor 
     or None where the no-answer classifier says the question is unanswerable."""
     pair = start.unsqueeze(2) + end.unsqueeze(1)  # [batch, start, end]
     n = pair.shape[-1]
-    allowed = torch.ones(n, n, dtype=torch.bool).triu().tril(MAX_SPAN_TOKENS - 1)
+    allowed = torch.ones(n, n, dtype=torch.bool, device=pair.device).triu().tril(
+        MAX_SPAN_TOKENS - 1)
     best = pair.masked_fill(~allowed, torch.finfo(pair.dtype).min).flatten(1).argmax(-1)
     spans: list[tuple[int, int] | None] = [(int(i) // n, int(i) % n) for i in best]
     if no_answer is not None:

@@ -16,27 +16,36 @@ the run within the step, naming the cell, the step and the task; no output is wr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from tqdm import tqdm
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 from transformers.utils import logging as hf_logging
 
-from taskconflict import checkpoint, registry
-from taskconflict.batches import BatchStream, load_task_data, step_groups, stream_seed
-from taskconflict.config import TrainConfig, to_json
+from taskconflict import checkpoint, devices, registry
+from taskconflict.batches import (
+    BatchStream,
+    load_task_data,
+    resolve_step_mode,
+    step_groups,
+    stream_seed,
+)
+from taskconflict.config import TrainConfig
 from taskconflict.conflict import gram_to_frame
 from taskconflict.grid import Cell
 from taskconflict.io import write_parquet
-from taskconflict.models import MultiTaskModel, build_model
+from taskconflict.models import Batch, MultiTaskModel, build_model
 from taskconflict.probe import measure_grams
 from taskconflict.weights import save_weights
 
@@ -60,16 +69,127 @@ def load_model(cell: Cell, model_dir: str | Path, tasks: list[str],
     return build_model(cell.architecture, t5, tasks, cell.decoder)
 
 
+@dataclass
+class LoopState:
+    """What the training loop carries from one step to the next. The checkpoint saves exactly
+    this, beside the model, the optimizer, the batch streams and the random states."""
+
+    tasks: list[str]
+    step: int = 0
+    log: list[dict] = field(default_factory=list)
+    conflict: list[pd.DataFrame] = field(default_factory=list)
+    loss_sums: dict[str, float] = field(default_factory=dict)
+    norm_sum: float = 0.0
+    since_log: int = 0
+
+    def add(self, step: int, losses: dict[str, float], grad_norm: float) -> None:
+        self.step = step
+        for task, loss in losses.items():
+            self.loss_sums[task] = self.loss_sums.get(task, 0.0) + loss
+        self.norm_sum += grad_norm
+        self.since_log += 1
+
+    def flush_log(self, learning_rate: float) -> None:
+        """One row per task: the mean loss and gradient norm since the last row."""
+        for task in self.tasks:
+            self.log.append({"step": self.step, "task": task,
+                             "loss": self.loss_sums.get(task, 0.0) / self.since_log,
+                             "learning_rate": learning_rate,
+                             "grad_norm": self.norm_sum / self.since_log})
+        self.loss_sums, self.norm_sum, self.since_log = {}, 0.0, 0
+
+
+class NonFiniteStep(FloatingPointError):
+    """A step whose loss or gradient norm is not finite; the update was not applied."""
+
+    def __init__(self, losses: dict[str, float], grad_norm: float):
+        self.losses, self.grad_norm = losses, grad_norm
+        super().__init__(self.at("this step"))
+
+    def at(self, where: str) -> str:
+        bad = {task: loss for task, loss in self.losses.items() if not math.isfinite(loss)}
+        if bad:
+            found = ", ".join(f"{task} {loss}" for task, loss in bad.items())
+            return (f"non-finite loss at {where} ({found}); nothing was written: lower the "
+                    "learning rate or check the task's data")
+        return (f"gradient norm is {self.grad_norm} at {where}; nothing was written: lower "
+                "the learning rate")
+
+
+def multitask_step(model: MultiTaskModel, optimizer: torch.optim.Optimizer,
+                   batches: dict[str, Batch], step_mode: str, precision: str,
+                   clip_norm: float) -> tuple[dict[str, float], float]:
+    """One optimizer step on the SUM of the task gradients, each task's the gradient of its
+    mean loss on its own batch, accumulated in `.grad` over one forward/backward per group of
+    tasks (`step_mode`). The losses and the clipped gradient's norm come back to the host in
+    one read, the step's only synchronisation; a non-finite one raises NonFiniteStep before
+    the weights change."""
+    device = next(model.parameters()).device
+    losses: dict[str, torch.Tensor] = {}
+    for group in step_groups(batches, step_mode):
+        with devices.autocast(device, precision):
+            group_losses = model.task_losses({task: batches[task] for task in group})
+        sum(group_losses.values()).backward()
+        losses.update(group_losses)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, clip_norm)
+    values = torch.stack([*(loss.detach().float() for loss in losses.values()),
+                          grad_norm.float()]).tolist()
+    task_losses = dict(zip(losses, values[:-1], strict=True))
+    if not all(map(math.isfinite, values)):
+        raise NonFiniteStep(task_losses, values[-1])
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return task_losses, values[-1]
+
+
+def measure_conflict(model: MultiTaskModel, probes: dict[str, BatchStream],
+                     parts: dict[str, list], cfg: TrainConfig, step: int,
+                     device: torch.device) -> list[pd.DataFrame]:
+    """The task gradients' Gram matrices at `step`, as conflict.parquet rows."""
+    batches = {task: [stream.next().to(device) for _ in range(cfg.conflict_batches)]
+               for task, stream in probes.items()}
+    grams = measure_grams(model, batches, parts, cfg.precision)
+    return [gram_to_frame(step, part, list(probes), gram) for part, gram in grams.items()]
+
+
+def save_state(path: Path, key: str, model: nn.Module, optimizer: torch.optim.Optimizer,
+               streams: dict[str, dict[str, BatchStream]], loop: LoopState) -> None:
+    checkpoint.save(path, key, {
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "streams": {kind: {t: s.state() for t, s in group.items()}
+                    for kind, group in streams.items()},
+        "rng": checkpoint.rng_state(), "loop": dict(vars(loop)),
+    })
+
+
+def restore_state(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer,
+                  streams: dict[str, dict[str, BatchStream]]) -> LoopState:
+    """Put a checkpoint's state back; the loop goes on after its step."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])  # moves the moments to the model's device
+    for kind, group in streams.items():
+        for task, stream in group.items():
+            stream.restore(state["streams"][kind][task])
+    checkpoint.set_rng_state(state["rng"])
+    return LoopState(**state["loop"])
+
+
 def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
-               data: dict[str, str | Path], out_dir: str | Path) -> None:
+               data: dict[str, str | Path], out_dir: str | Path,
+               device: str | torch.device | None = None) -> dict:
     """Train the cell on `data` ({task: rendered train.parquet}) and write its outputs;
-    resume from `out_dir`'s checkpoint if one was made for this cell, recipe and input."""
+    resume from `out_dir`'s checkpoint if one was made for this cell, recipe and input.
+    Runs on `device` (default: `cfg.device` resolved); returns what the run cost."""
+    device = torch.device(device) if device is not None else devices.resolve_device(cfg.device)
+    devices.configure(device, cfg.precision)
+    step_mode = resolve_step_mode(cfg.step_mode, device)
     torch.set_num_threads(cfg.threads)
     seed_everything(cell.seed)
     out_dir = Path(out_dir)
     tasks = list(data)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = load_model(cell, model_dir, tasks, cfg.dropout)
+    model = load_model(cell, model_dir, tasks, cfg.dropout).to(device)
     model.train()
 
     # data: one seeded batch stream per task, and separate ones for conflict probes, so
@@ -79,10 +199,12 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
                              cfg.max_target_length, target=model.target(task))
         for task, path in data.items()
     }
-    streams = {t: BatchStream(d, cfg.batch_size, stream_seed(cell.seed, t, "train"))
-               for t, d in train_data.items()}
-    probes = {t: BatchStream(d, cfg.conflict_batch_size, stream_seed(cell.seed, t, "probe"))
-              for t, d in train_data.items()}
+    streams = {
+        "train": {t: BatchStream(d, cfg.batch_size, stream_seed(cell.seed, t, "train"))
+                  for t, d in train_data.items()},
+        "probe": {t: BatchStream(d, cfg.conflict_batch_size, stream_seed(cell.seed, t, "probe"))
+                  for t, d in train_data.items()},
+    }
     measure = cell.multi_task and cfg.conflict_every > 0
     parts = {"encoder": model.encoder_parameters()}
     if cell.measure_decoder and model.decoder_parameters():
@@ -93,59 +215,42 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
     # fused: one kernel for every parameter's update (CPU and GPU), not one per tensor
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
 
-    def conflict_at(step: int) -> list[pd.DataFrame]:
-        batches = {t: [probes[t].next() for _ in range(cfg.conflict_batches)] for t in tasks}
-        grams = measure_grams(model, batches, parts)
-        return [gram_to_frame(step, part, tasks, gram) for part, gram in grams.items()]
-
-    # everything the rest of the run depends on, for the checkpoint
+    # what a checkpoint is valid for: not the device, so a run may resume on another one
     checkpoint_path = out_dir / checkpoint.CHECKPOINT
-    key = checkpoint.fingerprint({"cell": cell.id, "config": to_json(cfg)},
-                                 [model_dir, *data.values()])
-
-    def state(step: int) -> dict:  # reads the loop's variables as they are when called
-        return {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "streams": {t: s.state() for t, s in streams.items()},
-                "probes": {t: s.state() for t, s in probes.items()},
-                "rng": checkpoint.rng_state(), "log": log, "conflict": conflict,
-                "loss_sums": loss_sums, "norm_sum": norm_sum, "since_log": since_log}
-
+    recipe = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("device", "threads")}
+    key = checkpoint.fingerprint({"cell": cell.id, "config": recipe}, [model_dir, *data.values()])
+    costs = {"conflict_s": 0.0, "examples": 0, "tokens": 0}
     resumed = checkpoint.load(checkpoint_path, key)
     if resumed is None:
-        first = 1
-        log, conflict = [], conflict_at(0) if measure else []
-        loss_sums, norm_sum, since_log = dict.fromkeys(tasks, 0.0), 0.0, 0
+        loop = LoopState(tasks)
+        if measure:
+            started = time.perf_counter()
+            loop.conflict += measure_conflict(model, streams["probe"], parts, cfg, 0, device)
+            costs["conflict_s"] += time.perf_counter() - started
     else:
-        first = resumed["step"] + 1
-        model.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        for task in tasks:
-            streams[task].restore(resumed["streams"][task])
-            probes[task].restore(resumed["probes"][task])
-        log, conflict = resumed["log"], resumed["conflict"]
-        loss_sums, norm_sum, since_log = (resumed["loss_sums"], resumed["norm_sum"],
-                                          resumed["since_log"])
-        checkpoint.set_rng_state(resumed["rng"])
-        print(f"{cell.id}: resuming after step {resumed['step']}", file=sys.stderr)
+        loop = restore_state(resumed, model, optimizer, streams)
+        print(f"{cell.id}: resuming after step {loop.step}", file=sys.stderr)
 
-    start = time.perf_counter()
-    progress = tqdm(range(first, cfg.steps + 1), desc=cell.id, unit="step", file=sys.stderr,
-                    mininterval=2.0, initial=first - 1, total=cfg.steps)
-    with checkpoint.StopRequest() as stop:
+    first = loop.step + 1
+    with devices.peak_memory(device) as memory, checkpoint.StopRequest() as stop:
+        devices.synchronize(device)
+        start = time.perf_counter()
+        progress = tqdm(range(first, cfg.steps + 1), desc=cell.id, unit="step",
+                        file=sys.stderr, mininterval=2.0, initial=first - 1, total=cfg.steps)
         for step in progress:
             current_lr = lr * min(1.0, step / cfg.warmup_steps) if cfg.warmup_steps else lr
             for group in optimizer.param_groups:
                 group["lr"] = current_lr
 
-            # the multi-task gradient: the sum of every task's mean-loss gradient, accumulated
-            # over one forward/backward per group of tasks (step_mode)
-            batches = {task: streams[task].next() for task in tasks}
-            losses = {}
+            batches = {task: stream.next() for task, stream in streams["train"].items()}
+            costs["examples"] += sum(len(b) for b in batches.values())
+            costs["tokens"] += sum(int(b.attention_mask.sum()) for b in batches.values())
+            batches = {task: batch.to(device) for task, batch in batches.items()}
             try:
-                for group in step_groups(batches, cfg.step_mode):
-                    group_losses = model.task_losses({task: batches[task] for task in group})
-                    sum(group_losses.values()).backward()
-                    losses.update({t: loss.item() for t, loss in group_losses.items()})
+                losses, grad_norm = multitask_step(model, optimizer, batches, step_mode,
+                                                   cfg.precision, cfg.clip_norm)
+            except NonFiniteStep as error:
+                raise FloatingPointError(f"{cell.id}: {error.at(f'step {step}')}") from None
             except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
                 if not out_of_memory(error):
                     raise
@@ -154,60 +259,47 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
                     f"{cell.id}: out of memory at step {step} ({cfg.batch_size} examples per "
                     f"task, inputs up to {width} tokens); lower train.batch_size or "
                     "max_input_length, or raise the job's memory (resources.mem_mb)") from error
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm).item()
-            check_finite(cell, step, losses, grad_norm)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
 
-            for task, loss in losses.items():
-                loss_sums[task] += loss
-            norm_sum += grad_norm
-            since_log += 1
+            loop.add(step, losses, grad_norm)
             if step % cfg.log_every == 0 or step == cfg.steps:
-                for task in tasks:
-                    log.append({"step": step, "task": task, "loss": loss_sums[task] / since_log,
-                                "learning_rate": current_lr,
-                                "grad_norm": norm_sum / since_log})
+                loop.flush_log(current_lr)
                 progress.set_postfix(loss=f"{sum(losses.values()):.3f}", steps_per_s=(
                     f"{(step - first + 1) / (time.perf_counter() - start):.1f}"))
-                loss_sums = dict.fromkeys(tasks, 0.0)
-                norm_sum, since_log = 0.0, 0
             if measure and (step % cfg.conflict_every == 0 or step == cfg.steps):
-                conflict += conflict_at(step)
+                started = time.perf_counter()
+                loop.conflict += measure_conflict(model, streams["probe"], parts, cfg, step,
+                                                  device)
+                costs["conflict_s"] += time.perf_counter() - started
 
             every = cfg.checkpoint_every
             if stop or step == cfg.steps or (every and step % every == 0):
-                checkpoint.save(checkpoint_path, key, state(step))
+                save_state(checkpoint_path, key, model, optimizer, streams, loop)
             if stop:
                 progress.close()
                 name = signal.Signals(stop.signal).name
                 print(f"{cell.id}: {name} after step {step}; checkpoint written, the same "
                       "command resumes it", file=sys.stderr)
                 raise SystemExit(128 + stop.signal)
-    progress.close()
+        progress.close()
+        devices.synchronize(device)
+        loop_s = time.perf_counter() - start
 
-    write_parquet(pd.DataFrame(log), out_dir / "train_log.parquet")
-    conflict_frame = (pd.concat(conflict, ignore_index=True) if conflict
+    write_parquet(pd.DataFrame(loop.log), out_dir / "train_log.parquet")
+    conflict_frame = (pd.concat(loop.conflict, ignore_index=True) if loop.conflict
                       else pd.DataFrame({c: pd.Series(dtype=t)
                                          for c, t in CONFLICT_COLUMNS.items()}))
     write_parquet(conflict_frame, out_dir / "conflict.parquet")
     save_weights(model, out_dir / "model.safetensors")
+    steps_run = cfg.steps - first + 1
+    train_s = max(loop_s - costs["conflict_s"], 1e-9)
+    return {"step_mode": step_mode, "steps": cfg.steps, "steps_timed": steps_run,
+            "train_s": train_s, "conflict_s": costs["conflict_s"],
+            "steps_per_s": steps_run / train_s, "examples_per_s": costs["examples"] / train_s,
+            "input_tokens_per_s": costs["tokens"] / train_s,
+            "train_peak_memory_mb": memory["peak_memory_mb"]}
 
 
 def out_of_memory(error: BaseException) -> bool:
     """CUDA raises OutOfMemoryError; the CPU allocator a RuntimeError that says so."""
     return (isinstance(error, (torch.OutOfMemoryError, MemoryError))
             or "can't allocate memory" in str(error))
-
-
-def check_finite(cell: Cell, step: int, losses: dict[str, float], grad_norm: float) -> None:
-    """Stop before a non-finite loss or gradient reaches the weights."""
-    bad = {task: loss for task, loss in losses.items() if not math.isfinite(loss)}
-    if bad:
-        found = ", ".join(f"{task} {loss}" for task, loss in bad.items())
-        raise FloatingPointError(f"{cell.id}: non-finite loss at step {step} ({found}); "
-                                 "nothing was written: lower the learning rate or check "
-                                 "the task's data")
-    if not math.isfinite(grad_norm):
-        raise FloatingPointError(f"{cell.id}: gradient norm is {grad_norm} at step {step}; "
-                                 "nothing was written: lower the learning rate")

@@ -26,7 +26,7 @@ def _groups(model: nn.Module) -> list[list[str]]:
 
 def save_weights(model: nn.Module, path: str | Path) -> None:
     state = model.state_dict()
-    tensors = {names[0]: state[names[0]].contiguous() for names in _groups(model)}
+    tensors = {names[0]: state[names[0]].cpu().contiguous() for names in _groups(model)}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp))
 

@@ -34,6 +34,7 @@ rule train:
         log=f"{CELL_DIR}/train_log.parquet",
         conflict=f"{CELL_DIR}/conflict.parquet",
         metrics=f"{CELL_DIR}/metrics.json",
+        run_info=f"{CELL_DIR}/run_info.json",
     params:
         cell=lambda w: as_arg(cell_of(w)),
         config=as_arg(PRESET.train),
