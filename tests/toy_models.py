@@ -12,3 +12,48 @@ def tiny_t5(vocab: int = 64) -> T5ForConditionalGeneration:
                       feed_forward_proj="gated-gelu", dropout_rate=0.0,
                       tie_word_embeddings=False, decoder_start_token_id=0)
     return T5ForConditionalGeneration(config)
+
+
+def random_batches(generative: bool, seed: int = 1):
+    """One batch per task of TASKS, of different sizes and widths, one row right-padded:
+    token targets for the generative architectures, labels or scores for canonical heads."""
+    from taskconflict.models import IGNORE, Batch
+    from taskconflict.registry import REGRESSION, get_task
+
+    g = torch.Generator().manual_seed(seed)
+    batches = {}
+    for i, task in enumerate(TASKS):
+        n, length = 3 + i, 5 + 2 * i
+        ids = torch.randint(2, 64, (n, length), generator=g)
+        mask = torch.ones_like(ids)
+        mask[0, length - 2:] = 0
+        ids[mask == 0] = 0
+        if generative:
+            targets = torch.randint(2, 64, (n, 2 + i), generator=g)
+            targets[-1, -1] = IGNORE
+        elif get_task(task).kind == REGRESSION:
+            targets = torch.rand(n, generator=g) * 5
+        else:
+            targets = torch.randint(0, len(get_task(task).labels), (n,), generator=g)
+        batches[task] = Batch(ids, mask, targets)
+    return batches
+
+
+def step_with_gradients(model, batches, precision: str, step_mode: str = "fused"):
+    """One `multitask_step` with a fused AdamW: its losses, gradient norm, the summed gradient
+    the optimizer stepped on (by parameter name) and the optimizer."""
+    from taskconflict.train import multitask_step
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0, fused=True)
+    grads: dict[str, torch.Tensor] = {}
+    real_step = optimizer.step
+
+    def recording_step(*args, **kwargs):
+        grads.update({name: p.grad.detach().clone() for name, p in model.named_parameters()
+                      if p.grad is not None})
+        return real_step(*args, **kwargs)
+
+    optimizer.step = recording_step
+    # clip_norm far above the norm: the captured gradient is the unclipped sum
+    losses, grad_norm = multitask_step(model, optimizer, batches, step_mode, precision, 1e9)
+    return losses, grad_norm, grads, optimizer

@@ -30,7 +30,7 @@ def task_gradient(model: MultiTaskModel, task: str, batches: list[Batch],
     """The gradient of the task's mean loss over `batches` (already on the model's device),
     flattened per part."""
     device = next(model.parameters()).device
-    model.zero_grad(set_to_none=True)
+    model.zero_grad(set_to_none=devices.frees_gradients(device))
     for batch in batches:
         with devices.autocast(device, precision):
             loss = model.task_losses({task: batch})[task] / len(batches)

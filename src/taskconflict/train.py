@@ -139,7 +139,7 @@ def multitask_step(model: MultiTaskModel, optimizer: torch.optim.Optimizer,
     if not all(map(math.isfinite, values)):
         raise NonFiniteStep(task_losses, values[-1])
     optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad(set_to_none=devices.frees_gradients(device))
     return task_losses, values[-1]
 
 
