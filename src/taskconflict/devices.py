@@ -35,7 +35,7 @@ def check_precision(precision: str) -> None:
 def resolve_device(spec: str) -> torch.device:
     """`auto`, `cpu`, `cuda` or `cuda:N` as a device this machine has; a CUDA device on a
     machine without one is an error that says so, not a silent fall-back to the CPU."""
-    if not re.match(DEVICE_PATTERN, spec):
+    if not re.fullmatch(DEVICE_PATTERN, spec):
         raise ValueError(f"device {spec!r}: expected auto, cpu, cuda or cuda:N")
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
