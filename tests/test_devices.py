@@ -21,11 +21,18 @@ import yaml
 from safetensors.torch import load_file
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
-from toy_models import TASKS, random_batches, step_with_gradients, tiny_t5
+from toy_models import (
+    TASKS,
+    Interrupted,
+    interrupt_after_checkpoint,
+    random_batches,
+    step_with_gradients,
+    tiny_t5,
+)
 from transformers import AutoTokenizer
 from workflow_helpers import ROOT
 
-from taskconflict import checkpoint, devices, evaluate, metrics, registry, train
+from taskconflict import checkpoint, devices, evaluate, metrics, registry
 from taskconflict.batches import TaskData, eval_batches
 from taskconflict.config import ConfigError, TrainConfig, load_config, to_json
 from taskconflict.evaluate import evaluate_cell, max_answer_tokens, predict_split
@@ -215,24 +222,13 @@ def test_checkpoint_load_maps_everything_to_the_cpu(tmp_path, monkeypatch):
     assert state["weights"].device == torch.device("cpu")
 
 
-class Interrupted(Exception):
-    """Stands for a killed job: raised right after a chosen checkpoint is written."""
-
-
 def test_a_run_resumes_when_only_the_device_setting_changed(toy_run_inputs, tmp_path,
                                                            monkeypatch, capfd, no_cuda):
     """The device is not part of the checkpoint's fingerprint: `auto` and `cpu` resume each
     other's checkpoints, to the same bytes as a run that was never interrupted."""
     folder, data = toy_run_inputs
     auto, cpu = (dataclasses.replace(SHORT, device=d) for d in ("auto", "cpu"))
-    real_save, stop_at = train.save_state, [4]
-
-    def save_then_stop(path, key, model, optimizer, streams, loop):
-        real_save(path, key, model, optimizer, streams, loop)
-        if loop.step in stop_at:
-            raise Interrupted
-
-    monkeypatch.setattr(train, "save_state", save_then_stop)
+    stop_at = interrupt_after_checkpoint(monkeypatch, 4)
     with pytest.raises(Interrupted):
         train_cell(CELL, auto, folder, train_paths(data), tmp_path / "resumed")
     assert not (tmp_path / "resumed" / "model.safetensors").exists()

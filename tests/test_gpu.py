@@ -14,7 +14,14 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
-from toy_models import TASKS, random_batches, step_with_gradients, tiny_t5
+from toy_models import (
+    TASKS,
+    Interrupted,
+    interrupt_after_checkpoint,
+    random_batches,
+    step_with_gradients,
+    tiny_t5,
+)
 from workflow_helpers import ROOT
 
 from taskconflict import checkpoint, devices, train
@@ -163,22 +170,11 @@ def test_gram_matrices_on_the_gpu_equal_the_cpus():
                                    err_msg=part)
 
 
-class Interrupted(Exception):
-    """Stands for a killed job: raised right after the step-4 checkpoint is written."""
-
-
 @pytest.mark.parametrize(("first", "then"), [("cuda", "cpu"), ("cpu", "cuda")])
 def test_a_checkpoint_resumes_on_the_other_device(toy_run_inputs, tmp_path, monkeypatch, capfd,
                                                   first, then):
     folder, data = toy_run_inputs
-    real_save, stop_at = train.save_state, [4]
-
-    def save_then_stop(path, key, model, optimizer, streams, loop):
-        real_save(path, key, model, optimizer, streams, loop)
-        if loop.step in stop_at:
-            raise Interrupted
-
-    monkeypatch.setattr(train, "save_state", save_then_stop)
+    stop_at = interrupt_after_checkpoint(monkeypatch, 4)
     with pytest.raises(Interrupted):
         train_cell(CELL, dataclasses.replace(SHORT, device=first), folder, train_paths(data),
                    tmp_path)

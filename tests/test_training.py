@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 import torch
-from toy_models import TASKS, tiny_t5
+from toy_models import TASKS, random_batches, tiny_t5
 from transformers import T5ForConditionalGeneration
 
 from taskconflict.batches import STEP_MODES, step_groups
@@ -15,29 +15,7 @@ from taskconflict.evaluate import evaluate_cell
 from taskconflict.grid import Cell
 from taskconflict.models import ARCHITECTURES, IGNORE, Batch, build_model
 from taskconflict.probe import measure_grams
-from taskconflict.registry import get_task
 from taskconflict.train import train_cell
-
-
-def random_batches(generative: bool, seed: int = 1) -> dict[str, Batch]:
-    """Batches of different sizes and lengths per task, right-padded like real ones."""
-    g = torch.Generator().manual_seed(seed)
-    batches = {}
-    for i, task in enumerate(TASKS):
-        n, length = 3 + i, 5 + 2 * i
-        ids = torch.randint(2, 64, (n, length), generator=g)
-        mask = torch.ones_like(ids)
-        mask[0, length - 2:] = 0  # one padded example
-        ids[mask == 0] = 0
-        if generative:
-            targets = torch.randint(2, 64, (n, 2 + i), generator=g)
-            targets[-1, -1] = IGNORE
-        elif get_task(task).kind == "regression":
-            targets = torch.rand(n, generator=g) * 5
-        else:
-            targets = torch.randint(0, len(get_task(task).labels), (n,), generator=g)
-        batches[task] = Batch(ids, mask, targets)
-    return batches
 
 
 def gradients(model) -> dict[str, torch.Tensor]:

@@ -57,3 +57,23 @@ def step_with_gradients(model, batches, precision: str, step_mode: str = "fused"
     # clip_norm far above the norm: the captured gradient is the unclipped sum
     losses, grad_norm = multitask_step(model, optimizer, batches, step_mode, precision, 1e9)
     return losses, grad_norm, grads, optimizer
+
+
+class Interrupted(Exception):
+    """Stands for a killed job: raised right after a chosen checkpoint is written."""
+
+
+def interrupt_after_checkpoint(monkeypatch, step: int) -> list[int]:
+    """Make `train_cell` raise Interrupted right after it writes the checkpoint of `step`.
+    Clear the returned list to let later runs go on."""
+    from taskconflict import train
+
+    real_save, stop_at = train.save_state, [step]
+
+    def save_then_stop(path, key, model, optimizer, streams, loop):
+        real_save(path, key, model, optimizer, streams, loop)
+        if loop.step in stop_at:
+            raise Interrupted
+
+    monkeypatch.setattr(train, "save_state", save_then_stop)
+    return stop_at

@@ -12,9 +12,10 @@ Writes `metrics.json`: {"cell": id, "tasks": {task: {split: {metric: x100, "bad_
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import pandas as pd
 import torch
 from transformers import AutoTokenizer
 
@@ -30,12 +31,13 @@ from taskconflict.weights import load_weights
 
 
 def max_answer_tokens(task: registry.Task, tokenizer, cap: int,
-                      words: Iterable[str] = (), targets: Iterable[torch.Tensor] = ()) -> int:
+                      words: Iterable[str] = (), targets: Iterable[Sequence[int]] = ()) -> int:
     """Room for the longest answer plus end-of-sequence: the label words (`words`, default
     the registry's) or a score for classification and regression; for text answers the
-    split's longest tokenised target (`targets`, end-of-sequence included), at most `cap`.
+    longest tokenised training target (`targets`, end-of-sequence included), at most `cap`.
     Decoding stops there instead of running every batch to the cap (256 in the paper
-    preset) when some row never emits end-of-sequence."""
+    preset) when some row never emits end-of-sequence; the training targets, not the
+    evaluated split's, so that no test answer shapes the outputs."""
     if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
         return min(cap, max((len(t) for t in targets), default=cap))
     answers = sorted(set(words)) or list(task.labels) or ["5.0", "0.0"]
@@ -44,16 +46,17 @@ def max_answer_tokens(task: registry.Task, tokenizer, cap: int,
 
 @torch.no_grad()
 def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokenizer,
-                  cfg: TrainConfig) -> dict[str, float]:
-    """Predict every row of a split, in length-sorted batches on the model's device."""
+                  cfg: TrainConfig, train_targets: Sequence[Sequence[int]] = ()
+                  ) -> dict[str, float]:
+    """Predict every row of a split, in length-sorted batches on the model's device; text
+    answers get room for the longest of `train_targets` (default: the length cap)."""
     device = next(model.parameters()).device
     target = model.target(task.name)
     data = load_task_data(task, path, tokenizer, cfg.max_input_length, cfg.max_target_length,
                           target=target)
     row_words = data.frame["label_words"] if "label_words" in data.frame else []
     new_tokens = max_answer_tokens(task, tokenizer, cfg.max_target_length,
-                                   (w for words in row_words for w in words),
-                                   data.targets if target == TOKENS else ())
+                                   (w for words in row_words for w in words), train_targets)
     outputs: list = [None] * len(data)
     for rows, batch in eval_batches(data, cfg.eval_batch_size):
         batch = batch.to(device)
@@ -73,6 +76,12 @@ def predict_split(model: MultiTaskModel, task: registry.Task, path: Path, tokeni
         outputs = [metrics.parse_prediction(task, text, w)
                    for text, w in zip(outputs, words, strict=True)]
     return metrics.score(task, outputs, data.frame["label"].tolist())
+
+
+def training_targets(path: Path, tokenizer, cfg: TrainConfig) -> list[list[int]]:
+    """The training split's targets as the model was trained on them (truncated)."""
+    targets = pd.read_parquet(path, columns=["target"])["target"]
+    return tokenizer(list(targets), truncation=True, max_length=cfg.max_target_length)["input_ids"]
 
 
 def score_text(task: registry.Task, predictions: list[str], data: TaskData) -> dict[str, float]:
@@ -106,9 +115,11 @@ def evaluate_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path, weights: 
         start = time.perf_counter()
         for name, folder in data.items():
             task = registry.get_task(name)
+            train_targets = (training_targets(Path(folder) / "train.parquet", tokenizer, cfg)
+                             if task.kind in (registry.SPAN, registry.SEQUENCE) else ())
             results[name] = {
                 split: predict_split(model, task, Path(folder) / f"{split}.parquet", tokenizer,
-                                     cfg)
+                                     cfg, train_targets)
                 for split in task.splits if split != "train"
             }
         seconds = time.perf_counter() - start

@@ -285,7 +285,7 @@ def _best_spans(start: torch.Tensor, end: torch.Tensor, no_answer: torch.Tensor 
     allowed = torch.ones(n, n, dtype=torch.bool, device=pair.device).triu().tril(
         MAX_SPAN_TOKENS - 1)
     best = pair.masked_fill(~allowed, torch.finfo(pair.dtype).min).flatten(1).argmax(-1)
-    spans: list[tuple[int, int] | None] = [(int(i) // n, int(i) % n) for i in best]
+    spans: list[tuple[int, int] | None] = [(i // n, i % n) for i in best.tolist()]
     if no_answer is not None:
         spans = [None if p > 0 else span for span, p in zip(spans, no_answer.tolist(),
                                                             strict=True)]
