@@ -37,7 +37,7 @@ from taskconflict.batches import TaskData, eval_batches
 from taskconflict.config import ConfigError, TrainConfig, load_config, to_json
 from taskconflict.evaluate import evaluate_cell, max_answer_tokens, predict_split
 from taskconflict.grid import Cell
-from taskconflict.models import build_model
+from taskconflict.models import build_model, fp32
 from taskconflict.run import RUN_INFO
 from taskconflict.train import load_model, multitask_step, train_cell
 
@@ -151,6 +151,20 @@ def test_bf16_step_is_close_to_fp32_and_keeps_fp32_weights_and_moments(architect
                for key in ("exp_avg", "exp_avg_sq")]
     assert len(moments) == 2 * len(grads16)
     assert all(m.dtype == torch.float32 for m in moments)
+
+
+def test_task_heads_score_in_fp32_under_bf16():
+    """bf16 keeps 3 significant digits: STS-B's predicted scores would tie."""
+    model = build_model("canonical", tiny_t5(), TASKS)
+    batch = random_batches(generative=False)["stsb"]
+    with devices.autocast(torch.device("cpu"), "bf16"):
+        _, pooled = model._encode(batch.input_ids, batch.attention_mask)
+        scores = fp32(model.heads["stsb"], pooled)
+        rounded = model.heads["stsb"](pooled)
+    assert pooled.dtype == torch.float32 and rounded.dtype == torch.bfloat16
+    assert scores.dtype == torch.float32
+    assert torch.equal(scores, model.heads["stsb"](pooled.float()))
+    assert not torch.equal(scores, rounded.float())
 
 
 # -- every tensor of a step on the model's device -----------------------------------------

@@ -178,6 +178,13 @@ class TextToTextID(MultiTaskModel):
         return self.decoders[task]
 
 
+def fp32(head: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """A task head's scores in fp32, under bf16 autocast too: a head costs nothing next to the
+    encoder, and bf16 keeps 3 significant digits (STS-B scores would tie, span logits blur)."""
+    with torch.autocast(inputs.device.type, enabled=False):
+        return head(inputs.to(next(head.parameters()).dtype))  # the weights' own: fp32
+
+
 class SpanHead(nn.Module):
     """Start and end scores for every input token; with `unanswerable`, also a no-answer
     classifier on the mean-pooled encoding, so the model can say "unanswerable"."""
@@ -188,11 +195,12 @@ class SpanHead(nn.Module):
         self.no_answer = nn.Linear(width, 1) if unanswerable else None
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor):
-        start, end = self.boundaries(hidden).float().unbind(-1)  # fp32 under autocast too
+        start, end = fp32(self.boundaries, hidden).unbind(-1)
         blocked = torch.finfo(start.dtype).min
         start = start.masked_fill(mask == 0, blocked)
         end = end.masked_fill(mask == 0, blocked)
-        no_answer = self.no_answer(pooled).squeeze(-1) if self.no_answer is not None else None
+        no_answer = (fp32(self.no_answer, pooled).squeeze(-1) if self.no_answer is not None
+                     else None)
         return start, end, no_answer
 
 
@@ -246,7 +254,7 @@ class Canonical(MultiTaskModel):
                 loss = loss + F.binary_cross_entropy_with_logits(
                     no_answer, (~has_span).to(no_answer.dtype))
             return loss
-        scores = self.heads[task](pooled)
+        scores = fp32(self.heads[task], pooled)
         if kind == SCORE:
             return F.mse_loss(scores.squeeze(-1), targets.to(scores.dtype))
         return F.cross_entropy(scores, targets)
@@ -269,7 +277,7 @@ class Canonical(MultiTaskModel):
         hidden, pooled = self._encode(batch.input_ids, batch.attention_mask)
         if kind == SPAN_TARGET:
             return _best_spans(*self.heads[task](hidden, batch.attention_mask, pooled))
-        scores = self.heads[task](pooled)
+        scores = fp32(self.heads[task], pooled)
         return scores.squeeze(-1).tolist() if kind == SCORE else scores.argmax(-1).tolist()
 
 
