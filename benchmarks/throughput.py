@@ -65,6 +65,8 @@ from taskconflict.tokenizer import train_tokenizer
 from taskconflict.train import multitask_step
 
 ROOT = Path(__file__).resolve().parents[1]
+PRESET_MODEL = ROOT / "results/demo/models/small"
+"""The demo preset's own pre-trained model (shape `preset`), once the workflow has made it."""
 SHAPES = {  # google/t5-v1_1-* config.json
     "t5-v1_1-small": dict(d_model=512, d_ff=1024, d_kv=64, num_heads=6, num_layers=8),
     "t5-v1_1-base": dict(d_model=768, d_ff=2048, d_kv=64, num_heads=12, num_layers=12),
@@ -107,7 +109,7 @@ def make_data(benchmark: str, folder: Path, size: int) -> tuple[Path, dict[str, 
 def make_t5(shape: str, tokenizer_dir: Path) -> T5ForConditionalGeneration:
     """Random weights in a google/t5-v1_1 shape, or the demo preset's pre-trained model."""
     if shape == "preset":
-        return T5ForConditionalGeneration.from_pretrained(ROOT / "results/demo/models/small")
+        return T5ForConditionalGeneration.from_pretrained(PRESET_MODEL)
     config = T5Config(vocab_size=32128, feed_forward_proj="gated-gelu", dropout_rate=0.0,
                       tie_word_embeddings=False, decoder_start_token_id=0, pad_token_id=0,
                       eos_token_id=1, **SHAPES[shape])
@@ -119,7 +121,7 @@ def make_t5(shape: str, tokenizer_dir: Path) -> T5ForConditionalGeneration:
 
 
 def shape_available(shape: str) -> bool:
-    return shape in SHAPES or (ROOT / "results/demo/models/small/model.safetensors").exists()
+    return shape in SHAPES or (PRESET_MODEL / "model.safetensors").exists()
 
 
 def pad_to(batch: Batch, inputs: int, targets: int) -> Batch:
@@ -433,7 +435,7 @@ def main() -> None:
                 continue
             t5 = make_t5(shape, tokenizer_dir)
             if shape == "preset":
-                tokenizer = AutoTokenizer.from_pretrained(ROOT / "results/demo/models/small")
+                tokenizer = AutoTokenizer.from_pretrained(PRESET_MODEL)
             tasks = list(paths)
             model = build_model("text-to-text", t5, tasks).to(device).train()
             data: dict[str, TaskData] = {

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from transformers import PreTrainedTokenizerBase, T5Config, T5ForConditionalGeneration
 from transformers.utils import logging as hf_logging
 
+from taskconflict import devices
 from taskconflict.config import ModelShape, PretrainConfig
 from taskconflict.span_corruption import (
     IGNORE_INDEX,
@@ -98,7 +99,7 @@ def pretrain(
     torch.manual_seed(cfg.seed)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = devices.resolve_device(device or "auto")
 
     # data: one token stream, sampled as random span-corrupted windows
     tokenizer = load_tokenizer(tokenizer_dir)
@@ -134,7 +135,7 @@ def pretrain(
 
         batch = {name: tensor.to(device) for name, tensor in next(batches).items()}
         loss = model(**batch).loss
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=devices.frees_gradients(device))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
         optimizer.step()

@@ -234,7 +234,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
     first = loop.step + 1
     with devices.peak_memory(device) as memory, checkpoint.StopRequest() as stop:
         devices.synchronize(device)
-        start = time.perf_counter()
+        start, conflict_before = time.perf_counter(), costs["conflict_s"]
         progress = tqdm(range(first, cfg.steps + 1), desc=cell.id, unit="step",
                         file=sys.stderr, mininterval=2.0, initial=first - 1, total=cfg.steps)
         for step in progress:
@@ -282,7 +282,9 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
                 raise SystemExit(128 + stop.signal)
         progress.close()
         devices.synchronize(device)
-        loop_s = time.perf_counter() - start
+        # the loop's time less its conflict measurements (step 0's came before the loop)
+        train_s = max(time.perf_counter() - start - (costs["conflict_s"] - conflict_before),
+                      1e-9)
 
     write_parquet(pd.DataFrame(loop.log), out_dir / "train_log.parquet")
     conflict_frame = (pd.concat(loop.conflict, ignore_index=True) if loop.conflict
@@ -291,7 +293,6 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
     write_parquet(conflict_frame, out_dir / "conflict.parquet")
     save_weights(model, out_dir / "model.safetensors")
     steps_run = cfg.steps - first + 1
-    train_s = max(loop_s - costs["conflict_s"], 1e-9)
     return {"step_mode": step_mode, "steps": cfg.steps, "steps_timed": steps_run,
             "train_s": train_s, "conflict_s": costs["conflict_s"],
             "steps_per_s": steps_run / train_s, "examples_per_s": costs["examples"] / train_s,
