@@ -114,16 +114,48 @@ def test_corpus_f1_compares_token_sets():
     assert corpus_f1(predictions, golds) == pytest.approx(100.0)
 
 
-def test_corpus_f1_uses_first_reference_only():
-    assert corpus_f1(["rome"], [["paris", "rome"]]) == 0.0
-    assert corpus_f1(["paris"], [["paris", "rome"]]) == 100.0
+def test_corpus_f1_gold_is_the_union_of_the_references():
+    # decaNLP's `score`: gold = union of the references' token sets = {paris, rome}
+    assert corpus_f1(["rome"], [["paris", "rome"]]) == 0.0  # {rome} != {paris, rome}
+    assert corpus_f1(["paris"], [["paris", "rome"]]) == 0.0  # {paris} != {paris, rome}
+    assert corpus_f1(["rome and paris"], [["paris", "rome"]]) == 100.0  # tp = sys = real = 1
+
+
+def test_corpus_f1_empty_prediction_is_a_system_positive():
+    golds = [["paris"], ["anna"], ["unanswerable"], ["unanswerable"]]
+    predictions = ["paris", "", "", "unanswerable"]
+    # "" is no abstention: its set {} is not exactly {unanswerable}, so it is a system
+    # positive, wrong for "anna" and a false positive where the gold is "unanswerable".
+    # tp = 1 (paris); system positives = paris, "", "" = 3; real positives = paris, anna = 2
+    # P = 1/3, R = 1/2, F1 = 2 * (1/6) / (5/6) = 2/5
+    assert corpus_f1(predictions, golds) == pytest.approx(40.0)
+    # were "" an abstention like "unanswerable", P would be 1/1 and F1 = 2 * (1/2) / (3/2) = 2/3
+    assert corpus_f1(["paris", "unanswerable", "unanswerable", "unanswerable"], golds) == (
+        pytest.approx(100 * 2 / 3)
+    )
+
+
+def test_corpus_f1_only_exactly_unanswerable_abstains():
+    golds = [["paris"], ["unanswerable"]]
+    # "the unanswerable." simplifies to {unanswerable}: an abstention (no system positive),
+    # and a true negative on the second example; "paris unanswerable" is an answer, and wrong.
+    # tp = 1, system = 1 (paris), real = 1 -> F1 = 1
+    assert corpus_f1(["paris", "the unanswerable."], golds) == pytest.approx(100.0)
+    # tp = 1, system = 2, real = 1 -> P = 1/2, R = 1, F1 = 2 * (1/2) / (3/2) = 2/3
+    assert corpus_f1(["paris", "paris unanswerable"], golds) == pytest.approx(100 * 2 / 3)
+
+
+def test_corpus_f1_empty_prediction_matching_an_empty_gold_is_a_true_positive():
+    # gold "the" simplifies to {} (articles go), which is not {unanswerable}: a real positive,
+    # and the empty prediction's {} equals it: tp = system = real = 1
+    assert corpus_f1([""], [["the"]]) == pytest.approx(100.0)
 
 
 @pytest.mark.parametrize(
     ("predictions", "golds"),
     [
         (["unanswerable", "unanswerable"], [["unanswerable"], ["unanswerable"]]),  # nothing
-        (["unanswerable", ""], [["paris"], ["anna"]]),  # never answers: P is 0/0
+        (["unanswerable", ""], [["paris"], ["anna"]]),  # answers wrongly once: tp = 0
         (["paris", "anna"], [["unanswerable"], ["unanswerable"]]),  # nothing answerable
     ],
 )
@@ -139,15 +171,15 @@ HEADERS = ["Name", "Age", "City", "Home team", "Home"]
 def test_parse_sql_reads_select_aggregation_and_conditions():
     form = parse_sql("select count ( name ) from table where age = 30 and city = paris", HEADERS)
     # Name is column 0, Age 1, City 2
-    assert form == LogicalForm(0, "count", frozenset({(1, "=", "30"), (2, "=", "paris")}))
-    assert parse_sql("SELECT city FROM table", HEADERS) == LogicalForm(2, "none", frozenset())
+    assert form == LogicalForm(0, "count", ((1, "=", "30"), (2, "=", "paris")))
+    assert parse_sql("SELECT city FROM table", HEADERS) == LogicalForm(2, "none", ())
 
 
-def test_parse_sql_ignores_condition_order_case_and_spacing():
+def test_parse_sql_ignores_case_and_spacing():
     reference = "select count ( name ) from table where age = 30 and city = paris"
     variants = [
-        "SELECT COUNT(name) FROM table WHERE city = Paris AND age=30",
-        "SELECT count name FROM table WHERE city = PARIS AND age = 30",  # decaNLP's own format
+        "SELECT COUNT(name) FROM table WHERE age=30 AND city = Paris",
+        "SELECT count name FROM table WHERE age = 30 AND city = PARIS",  # decaNLP's own format
         "select  count ( name )  from table  where  age =  30 and city = paris ",
     ]
     expected = parse_sql(reference, HEADERS)
@@ -175,36 +207,48 @@ def test_any_structural_difference_scores_zero(changed):
     assert lfem([changed], [[reference]], headers=[HEADERS]) == 0.0
 
 
+def test_lfem_compares_conditions_in_order():
+    # decaNLP compares the parsed `conds` list with WikiSQL's list: order counts
+    reference = "select name from table where age = 30 and city = paris"
+    same = "SELECT name FROM table WHERE age=30 AND city = Paris"
+    swapped = "select name from table where city = paris and age = 30"
+    # Age is column 1, City 2: the swapped query lists (2, ...) first
+    assert parse_sql(same, HEADERS) == LogicalForm(0, "none", ((1, "=", "30"), (2, "=", "paris")))
+    assert parse_sql(swapped, HEADERS) == LogicalForm(
+        0, "none", ((2, "=", "paris"), (1, "=", "30"))
+    )
+    assert lfem([same], [[reference]], headers=[HEADERS]) == 100.0
+    assert lfem([swapped], [[reference]], headers=[HEADERS]) == 0.0
+    # one hit of two examples -> 1/2
+    assert lfem([same, swapped], [[reference]] * 2, headers=[HEADERS] * 2) == 50.0
+
+
 def test_multi_word_header_matches_longest_first():
     form = parse_sql("select name from table where home team = st kilda", HEADERS)
     # "home team" (column 3), not "home" (column 4) with value "team = st kilda"
-    assert form == LogicalForm(0, "none", frozenset({(3, "=", "st kilda")}))
-    assert parse_sql("select home team from table", HEADERS) == LogicalForm(3, "none", frozenset())
+    assert form == LogicalForm(0, "none", ((3, "=", "st kilda"),))
+    assert parse_sql("select home team from table", HEADERS) == LogicalForm(3, "none", ())
     assert parse_sql("select home from table where home = x", HEADERS) == LogicalForm(
-        4, "none", frozenset({(4, "=", "x")})
+        4, "none", ((4, "=", "x"),)
     )
 
 
 def test_headers_with_brackets_and_values_with_and():
     headers = ["Player", "Height (m)", "Team"]
     form = parse_sql("SELECT max Height (m) FROM table WHERE team = tom and jerry", headers)
-    assert form == LogicalForm(1, "max", frozenset({(2, "=", "tom and jerry")}))
+    assert form == LogicalForm(1, "max", ((2, "=", "tom and jerry"),))
     # " and " splits a value only where further conditions follow
     form = parse_sql(
         "select player from table where team = tom and jerry and height (m) > 2", headers
     )
-    assert form == LogicalForm(0, "none", frozenset({(2, "=", "tom and jerry"), (1, ">", "2")}))
+    assert form == LogicalForm(0, "none", ((2, "=", "tom and jerry"), (1, ">", "2")))
 
 
 def test_header_named_like_an_aggregation():
     headers = ["Count", "Name"]
-    assert parse_sql("select count from table", headers) == LogicalForm(0, "none", frozenset())
-    assert parse_sql("select count name from table", headers) == LogicalForm(
-        1, "count", frozenset()
-    )
-    assert parse_sql("select count count from table", headers) == LogicalForm(
-        0, "count", frozenset()
-    )
+    assert parse_sql("select count from table", headers) == LogicalForm(0, "none", ())
+    assert parse_sql("select count name from table", headers) == LogicalForm(1, "count", ())
+    assert parse_sql("select count count from table", headers) == LogicalForm(0, "count", ())
 
 
 @pytest.mark.parametrize(
@@ -257,11 +301,53 @@ def test_rouge_by_hand():
     assert rouge(["the cat ran"], [["the cat sat"]]) == pytest.approx(100 * 11 / 18)
 
 
-def test_rouge_max_over_references_and_mean_over_examples():
-    # example 1: best reference is the identical one -> 1; example 2: 11/18 as above
-    predictions = ["a b c", "the cat ran"]
-    references = [["x y z", "a b c"], ["the cat sat"]]
-    assert rouge(predictions, references) == pytest.approx(100 * (1 + 11 / 18) / 2)
+def test_rouge_stems():
+    # Porter: "runs" and "running" both stem to "run", so all 4 tokens match: R1 = R2 = RL = 1
+    assert rouge(["the dog runs fast"], [["the dog running fast"]]) == pytest.approx(100.0)
+    # unstemmed they would not: R1 = 3/4, R2 = 1/3 (the dog), RL = 3/4 -> mean 11/18 < 1
+
+
+def test_rouge_l_is_summary_level_over_sentences_split_at_dots():
+    # gold sentences [police arrived] [the man fled]; prediction [the man fled] [police arrived]
+    # ROUGE-1: the same 5 tokens -> 1
+    # ROUGE-2 (n-grams run across sentence ends): gold police-arrived, arrived-the, the-man,
+    #   man-fled; pred the-man, man-fled, fled-police, police-arrived: 3 of 4 shared -> 3/4
+    # ROUGE-Lsum: union LCS of gold sentence 1 with the prediction's sentences = 2 tokens,
+    #   of gold sentence 2 = 3 tokens: 5 of 5 -> 1
+    #   (sentence-level ROUGE-L would take one LCS, "the man fled" = 3 of 5 -> 3/5)
+    # mean = (1 + 3/4 + 1) / 3 = 11/12, not (1 + 3/4 + 3/5) / 3 = 47/60
+    score = rouge(["the man fled. police arrived."], [["police arrived. the man fled"]])
+    assert score == pytest.approx(100 * 11 / 12)
+
+
+def test_rouge_splits_sentences_at_every_dot_even_in_numbers():
+    # decaNLP splits "it rose 3.5" into [it rose 3] [5]; the prediction is one sentence
+    # ROUGE-1: tokens it rose 3 5 vs it rose 5 3 -> 4 of 4 -> 1
+    # ROUGE-2: it-rose, rose-3, 3-5 vs it-rose, rose-5, 5-3: 1 of 3 -> 1/3
+    # ROUGE-Lsum: LCS([it rose 3], pred) = 3, LCS([5], pred) = 1 -> 4 of 4 -> 1
+    #   (unsplit, LCS(it rose 3 5, it rose 5 3) = 3 of 4)
+    # mean = (1 + 1/3 + 1) / 3 = 7/9
+    assert rouge(["it rose 5 3"], [["it rose 3.5"]]) == pytest.approx(100 * 7 / 9)
+
+
+def test_rouge_pools_references_as_rouge_155_model_average():
+    # pred "the cat sat" (3 tokens, 2 bigrams), golds "the cat sat" and "the dog" (k = 2)
+    # ROUGE-1: hits 3 + 1 (the), gold units 3 + 2 -> R = 4/5; P = 4 / (2 * 3) = 2/3
+    #   F = 2 * (4/5) * (2/3) / (4/5 + 2/3) = (16/15) / (22/15) = 8/11
+    # ROUGE-2: hits 2 + 0, gold units 2 + 1 -> R = 2/3; P = 2 / (2 * 2) = 1/2
+    #   F = 2 * (2/3) * (1/2) / (2/3 + 1/2) = (2/3) / (7/6) = 4/7
+    # ROUGE-Lsum: LCS 3 + 1, as ROUGE-1 -> 8/11
+    # mean = (8/11 + 4/7 + 8/11) / 3 = (168 + 132 + 168) / 231 / 3 = 156/231 = 52/77
+    # (the max over references would be 1)
+    assert rouge(["the cat sat"], [["the cat sat", "the dog"]]) == pytest.approx(100 * 52 / 77)
+
+
+def test_rouge_mean_over_examples_and_empty_prediction():
+    # example 1: 11/18 as in test_rouge_by_hand; example 2: empty prediction -> 0
+    predictions = ["the cat ran", ""]
+    references = [["the cat sat"], ["the dog barked"]]
+    assert rouge(predictions, references) == pytest.approx(100 * (11 / 18 + 0) / 2)
+    assert rouge([" . . "], [["the dog barked"]]) == 0.0  # only dots: no sentence at all
 
 
 def test_bleu_identical_is_100_and_lowercases():

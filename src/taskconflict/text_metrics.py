@@ -1,9 +1,12 @@
-"""Scoring generated text on the DecaNLP tasks, after decaNLP's own metrics (each x100).
+"""Scoring generated text on the DecaNLP tasks, as decaNLP's `metrics.py` does (each x100).
 
-Every metric takes the generated texts and, per example, a list of gold answers: an example
-may have several, and it scores as the best of them (max over references), then examples are
-averaged. The exceptions say so: QA-ZRE's corpus F1 and IWSLT's BLEU are corpus-level and use
-the first reference only, and WikiSQL's logical-form match also needs each table's headers.
+The paper scores with a copy of that file, so each metric here follows its definitions,
+quirks included. Every metric takes the generated texts and, per example, a list of gold
+answers: an example may have several, and it scores as the best of them (max over
+references), then examples are averaged. The exceptions say so: QA-ZRE's corpus F1 is
+corpus-level over the union of an example's answers, IWSLT's BLEU is corpus-level over the
+first reference, CNN/DM's ROUGE pools the references as ROUGE-1.5.5 does, and WikiSQL's
+logical-form match also needs each table's headers.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import sacrebleu
-from rouge_score import rouge_scorer
+from rouge_score import rouge_scorer, tokenizers
 
 from taskconflict.registry import UNANSWERABLE
 
@@ -104,32 +107,37 @@ def nf1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> floa
 # QA-ZRE corpus F1
 
 _ZRE_STOPWORDS = frozenset({"the", "a", "an", "and"})
+_NO_ANSWER = frozenset({UNANSWERABLE})
 
 
 def _answer_set(text: str) -> frozenset[str]:
-    """The answer's token set; empty when it says there is no answer ("unanswerable")."""
-    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
-    tokens = frozenset(text.split()) - _ZRE_STOPWORDS
-    return frozenset() if tokens == {UNANSWERABLE} else tokens
+    """The set of tokens of `normalize_answer(text)`, less the/a/an/and (decaNLP's `simplify`).
+
+    Empty for an empty answer, which is not the same as the answer {"unanswerable"}.
+    """
+    return frozenset(normalize_answer(text).split()) - _ZRE_STOPWORDS
 
 
 def corpus_f1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """QA-ZRE F1 over the corpus: the task rewards saying "unanswerable" only when it is.
+    """QA-ZRE F1 over the corpus, counted as decaNLP's `computeCF1`/`score` count it.
 
-    A true positive is an answerable example answered with exactly the gold token set.
-    Precision divides by the examples the model answered (said anything but "unanswerable"),
-    recall by the answerable examples. Scores against each example's first reference only.
-    An empty prediction counts as no answer, like "unanswerable". 0.0 when undefined.
+    An example's gold is the union of its references' token sets (`_answer_set`). It is a
+    true positive if the prediction's set equals the gold and the gold is not exactly
+    {"unanswerable"}; a system positive if the prediction is not exactly {"unanswerable"}:
+    so an empty prediction is a positive (a wrong answer), not an abstention; a real positive
+    if the gold is not exactly {"unanswerable"}. P = tp / system, R = tp / real; 0.0 if tp = 0.
     """
     _check(predictions, references)
-    golds = [_answer_set(refs[0]) for refs in references]
-    preds = [_answer_set(p) for p in predictions]
-    tp = sum(bool(g) and p == g for p, g in zip(preds, golds, strict=True))
-    answered = sum(bool(p) for p in preds)
-    answerable = sum(bool(g) for g in golds)
+    tp = system = real = 0
+    for prediction, refs in zip(predictions, references, strict=True):
+        gold = frozenset().union(*(_answer_set(r) for r in refs))
+        answer = _answer_set(prediction)
+        tp += answer == gold and gold != _NO_ANSWER
+        system += answer != _NO_ANSWER
+        real += gold != _NO_ANSWER
     if tp == 0:
         return 0.0
-    precision, recall = tp / answered, tp / answerable
+    precision, recall = tp / system, tp / real
     return 100 * 2 * precision * recall / (precision + recall)
 
 
@@ -145,14 +153,15 @@ _QUERY = re.compile(r"^select (.+?) from table(?: where (.+))?$")
 
 
 class LogicalForm(NamedTuple):
-    """A WikiSQL query as a structure: two queries that mean the same compare equal."""
+    """A WikiSQL query as decaNLP's `to_lf` structures it: `{sel, agg, conds}`."""
 
     select: int
     """Index of the selected column in the table's headers."""
     aggregation: str
     """Either "none" or one of AGGREGATIONS."""
-    conditions: frozenset[tuple[int, str, str]]
-    """(column index, operator, value) triples; a set, so their order does not matter."""
+    conditions: tuple[tuple[int, str, str], ...]
+    """(column index, operator, value) triples in the query's order, which counts: decaNLP
+    compares its parsed `conds` list to WikiSQL's as lists."""
 
 
 def _canonical(text: str) -> str:
@@ -219,7 +228,8 @@ def parse_sql(sql: str, headers: Sequence[str]) -> LogicalForm | None:
 
     decaNLP's format (`SELECT count name FROM table WHERE ...`) and the bracketed
     `select count ( name ) ...` both parse. Case and whitespace do not matter, in the query,
-    the headers or the values. Returns None for anything else: unparseable is wrong.
+    the headers or the values; the order of the conditions is kept. Returns None for
+    anything else: unparseable is wrong.
     """
     columns: dict[str, int] = {}
     for i, header in enumerate(headers):
@@ -237,7 +247,7 @@ def parse_sql(sql: str, headers: Sequence[str]) -> LogicalForm | None:
         if parsed is None:
             return None
         conditions = parsed
-    return LogicalForm(selected[0], selected[1], frozenset(conditions))
+    return LogicalForm(selected[0], selected[1], tuple(conditions))
 
 
 def lfem(
@@ -245,7 +255,11 @@ def lfem(
     references: Sequence[Sequence[str]],
     headers: Sequence[Sequence[str]],
 ) -> float:
-    """WikiSQL logical-form exact match: same query up to condition order, case and spacing.
+    """WikiSQL logical-form exact match (decaNLP's `computeLFEM`): the same selected column,
+    aggregation and conditions, the conditions in the same order; case and spacing aside.
+
+    decaNLP compares `to_lf(prediction)` with WikiSQL's gold `sql` dict, whose `conds` is
+    a list, so `where a = 1 and b = 2` does not match `where b = 2 and a = 1`.
 
     `headers[i]` are the column names of example i's table. Through `TEXT_METRICS` pass
     them by keyword: `TEXT_METRICS["lfem"](predictions, references, headers=headers)`.
@@ -265,21 +279,56 @@ def lfem(
 # ---------------------------------------------------------------------------------------------
 # Summarisation and translation
 
-_ROUGE = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+_ROUGE_TYPES = {"rouge1": 1, "rouge2": 2, "rougeLsum": 1}
+"""rouge_score type -> n of the units it counts (rougeLsum counts tokens, like unigrams)."""
+_ROUGE = rouge_scorer.RougeScorer(list(_ROUGE_TYPES), use_stemmer=True)
+_ROUGE_TOKENS = tokenizers.DefaultTokenizer(use_stemmer=True)
 
 
-def _rouge(prediction: str, reference: str) -> float:
-    scores = _ROUGE.score(reference, prediction)  # rouge_score takes (target, prediction)
-    return sum(s.fmeasure for s in scores.values()) / len(scores)
+def _sentences(text: str) -> str:
+    """decaNLP's `split_sentences`: split at every ".", even in "3.5" or "u.s.", drop empty
+    pieces, one whitespace-collapsed sentence a line (the line breaks rougeLsum reads)."""
+    pieces = (" ".join(piece.split()) for piece in text.strip().split("."))
+    return "\n".join(piece for piece in pieces if piece)
+
+
+def _rouge(prediction: str, references: Sequence[str]) -> float:
+    """Mean of the ROUGE-1, ROUGE-2 and ROUGE-L F-measures of one example.
+
+    Several references pool as ROUGE-1.5.5's default "model average" (`-f A`) pools them:
+    hits and reference units are summed over references and the prediction's units counted
+    once per reference, so R = sum(hits) / sum(ref units), P = sum(hits) / (k * pred units).
+    With one reference this is plain ROUGE.
+    """
+    summary = _sentences(prediction)
+    targets = [_sentences(r) for r in references]
+    summary_tokens = len(_ROUGE_TOKENS.tokenize(summary))
+    target_tokens = [len(_ROUGE_TOKENS.tokenize(t)) for t in targets]
+    scores = [_ROUGE.score(t, summary) for t in targets]  # rouge_score takes (target, pred)
+    total = 0.0
+    for rouge_type, n in _ROUGE_TYPES.items():
+        units = [max(length - n + 1, 0) for length in target_tokens]
+        hits = sum(round(s[rouge_type].recall * u) for s, u in zip(scores, units, strict=True))
+        predicted = len(targets) * max(summary_tokens - n + 1, 0)
+        if hits:
+            recall, precision = hits / sum(units), hits / predicted
+            total += 2 * precision * recall / (precision + recall)
+    return total / len(_ROUGE_TYPES)
 
 
 def rouge(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """CNN/DM: per example the mean of the ROUGE-1, ROUGE-2 and ROUGE-L F-measures.
+    """CNN/DM as decaNLP's `computeROUGE`: the examples' mean of ROUGE-1, -2 and -L F.
 
-    rouge_score's tokeniser lowercases and keeps alphanumeric tokens; no stemming, as the
-    summaries are compared word for word. An empty prediction or reference scores 0.
+    decaNLP runs ROUGE-1.5.5 with `-m -n 2` (Porter stemmer, no stopword removal, F with
+    alpha 0.5) on the texts split into sentences at "." (`_sentences`). ROUGE-L is then
+    summary-level (union LCS over sentences): rouge_score's rougeLsum on the sentences one a
+    line. ROUGE-1/2 n-grams run across sentence ends, as in ROUGE-1.5.5. The tokeniser is
+    rouge_score's (lowercase, alphanumeric tokens, stems tokens over 3 characters). Several
+    references are pooled, not maxed over (see `_rouge`). An empty prediction scores 0.
     """
-    return _best_average(predictions, references, _rouge)
+    _check(predictions, references)
+    pairs = zip(predictions, references, strict=True)
+    return 100 * sum(_rouge(p, refs) for p, refs in pairs) / len(predictions)
 
 
 def bleu(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
