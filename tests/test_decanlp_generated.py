@@ -2,6 +2,7 @@
 answers are what its metric expects (spans at their offsets, parseable SQL, a translation
 that copying does not solve, balanced Winograd candidates)."""
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import sacrebleu
@@ -86,7 +87,17 @@ def test_same_seed_gives_identical_frames_and_byte_identical_parquet(tmp_path):
             a = (tmp_path / "a" / task / f"{split}.parquet").read_bytes()
             assert a == (tmp_path / "b" / task / f"{split}.parquet").read_bytes(), (task, split)
     schema = pq.read_schema(tmp_path / "a" / "wikisql" / "train.parquet")
-    assert str(schema.field("headers").type) in ("list<item: string>", "list<element: string>")
+    lists = ("list<item: string>", "list<element: string>")
+    assert str(schema.field("headers").type) in lists
+    assert str(schema.field("answers").type) in lists
+
+
+def test_answers_round_trip_through_parquet(tmp_path):
+    frame = dg.generate_decanlp_task(cfg("zre"))["test"]
+    write_parquet(frame, tmp_path / "test.parquet")
+    back = pd.read_parquet(tmp_path / "test.parquet")
+    assert [list(a) for a in back["answers"]] == [[a] for a in frame["answer"]]
+    assert list(back.columns) == list(frame.columns)
 
 
 def test_another_seed_gives_other_data():
@@ -109,9 +120,9 @@ def test_validation_and_test_are_held_out_of_train(deca):
 
 
 EXPECTED_COLUMNS = {
-    registry.CLASSIFICATION: ["idx", "context", "question", "answer", "label"],
-    registry.SEQUENCE: ["idx", "context", "question", "answer"],
-    registry.SPAN: ["idx", "context", "question", "answer", "answer_start"],
+    registry.CLASSIFICATION: ["idx", "context", "question", "answer", "answers", "label"],
+    registry.SEQUENCE: ["idx", "context", "question", "answer", "answers"],
+    registry.SPAN: ["idx", "context", "question", "answer", "answers", "answer_start"],
 }
 
 
@@ -131,6 +142,7 @@ def test_schema_per_kind(deca):
                 if column in frame:
                     assert str(frame[column].dtype) == "int64", (name, column)
             assert frame["answer"].str.split().str.len().between(1, 15).all(), name
+            assert [list(a) for a in frame["answers"]] == [[a] for a in frame["answer"]], name
             if task.kind == registry.CLASSIFICATION:
                 assert frame["label"].between(0, len(task.labels) - 1).all()
                 assert (frame["answer"] == frame["label"].map(task.labels.__getitem__)).all()
@@ -154,6 +166,40 @@ def test_noise_only_flips_classification_answers():
     for task in ("squad", "wikisql"):
         a = dg.generate_decanlp_task(cfg(task, label_noise=0.0))
         assert a["train"].equals(dg.generate_decanlp_task(cfg(task, label_noise=0.3))["train"])
+
+
+@pytest.mark.parametrize("task", ["sst", "mnli_deca"])
+def test_noise_is_on_train_and_validation_labels_only(task):
+    """The rule's label is the noise-free one (the inputs do not depend on the noise): test
+    rows carry it always, train and validation rows differ from it at about the set rate."""
+    rate = 0.2
+    rule = dg.generate_decanlp_task(cfg(task, label_noise=0.0))
+    noisy = dg.generate_decanlp_task(cfg(task, label_noise=rate))
+    for split in rule:
+        for column in ("context", "question"):
+            assert rule[split][column].equals(noisy[split][column]), (split, column)
+    assert rule["test"].equals(noisy["test"])  # zero noisy test labels
+    pool = pd.concat([noisy["train"], noisy["validation"]])
+    flipped = (pd.concat([rule["train"], rule["validation"]])["label"] != pool["label"]).mean()
+    # flips are drawn at `rate` (a flip always moves to another class): 600 rows, sd ~0.016
+    assert rate - 0.06 < flipped < rate + 0.06, flipped
+    assert (noisy["train"]["answer"] == noisy["train"]["label"].map(
+        registry.get_task(task).labels.__getitem__)).all()
+
+
+def test_test_labels_are_clean_without_changing_the_train_rows():
+    """Train and validation rows are those of the noisy-test generator: the noise stream is
+    drawn for the pool first, as before; only test rows stop drawing from it."""
+    from taskconflict.data import glue_generated
+
+    config = cfg("sst", label_noise=0.2)
+    frames = dg.generate_decanlp_task(config)
+    noise = glue_generated.task_rng(config.seed, "sst", "noise")
+    rule = dg.generate_decanlp_task(cfg("sst", label_noise=0.0))
+    task = registry.get_task("sst")
+    pool = [*rule["validation"]["label"], *rule["train"]["label"]]
+    expected = [glue_generated._add_noise(task, label, 0.2, noise) for label in pool]
+    assert [*frames["validation"]["label"], *frames["train"]["label"]] == expected
 
 
 def test_mnli_deca_uses_glue_mnli_pairs_in_decanlp_format(deca):

@@ -67,8 +67,16 @@ SQUAD_TRAIN = [
 ]
 SQUAD_DEV = [
     ("Berlin is the capital.", "What is the capital?", "Berlin", 0),
-    ("Cats purr.", "What do dogs do?", "bark", 0),  # found nowhere: kept at -1
+    ("Cats purr.", "What do dogs do?", "bark", 0),  # found nowhere: kept, not a span
+    ("The game was at Levi's Stadium in Santa Clara.", "Where was the game?", "Santa Clara", 34),
 ]
+SQUAD_MORE_ANSWERS = {  # question -> the other (text, answer_start) of its `answers`
+    "Where was the game?": [("Levi's Stadium", 16), ("Santa Clara", 34),
+                            ("Levi's Stadium in Santa Clara", 16)],
+    "What do I love?": [("paris", 21)],  # the same text but for case: not another answer
+}
+SQUAD_GOLD = ["santa clara", "levi's stadium", "levi's stadium in santa clara"]
+"""The distinct gold answers of "Where was the game?", in file order."""
 
 SRL_TRAIN = [
     (f"Anna bought {n} apples in Rome.", "Who bought something?", "Anna") for n in range(3)
@@ -76,6 +84,9 @@ SRL_TRAIN = [
     (f"The car was sold by Ben on day {n}.", "What was sold?", "The car") for n in range(5)
 ]  # fmt: skip
 SRL_DEV = [("Carla painted the fence.", "What did someone paint?", "the fence")]
+SRL_ALL_ANSWERS = {"Carla painted the fence.": ["the fence", "fence", "the fence"]}
+"""decaNLP's `all_answers` where it has more than the answer (the answer first, as decaNLP
+writes it)."""
 
 # (context, question with XXX, subject, answers)
 ZRE_TRAIN = [
@@ -171,9 +182,11 @@ def write_parquet(path: Path, records: list[dict]) -> None:
 def squad_json(examples: list[tuple]) -> dict:
     paragraphs: dict[str, list] = {}
     for context, question, answer, start in examples:
+        more = SQUAD_MORE_ANSWERS.get(question, [])
         paragraphs.setdefault(context, []).append(
             {"id": str(len(paragraphs)), "question": question,
-             "answers": [{"text": answer, "answer_start": start}]})  # fmt: skip
+             "answers": [{"text": t, "answer_start": a}
+                         for t, a in [(answer, start), *more]]})  # fmt: skip
     return {"version": "1.1", "data": [{"title": "t", "paragraphs": [
         {"context": c, "qas": qas} for c, qas in paragraphs.items()]}]}  # fmt: skip
 
@@ -250,7 +263,8 @@ def write_decanlp(root: Path) -> Path:
     for name, rows in (("train", SRL_TRAIN), ("dev", SRL_DEV), ("test", SRL_DEV)):
         write_jsonl(root / "srl" / f"{name}.jsonl",
                     [{"context": c, "question": q, "answer": a, "type": "wiki",
-                      "all_answers": [a]} for c, q, a in rows])  # fmt: skip
+                      "all_answers": SRL_ALL_ANSWERS.get(c, [a])}
+                     for c, q, a in rows])  # fmt: skip
 
     zre = root / "zre" / "relation_splits"
     for name, rows in (("train", ZRE_TRAIN), ("dev", ZRE_DEV), ("test", ZRE_DEV)):
@@ -263,6 +277,11 @@ def write_decanlp(root: Path) -> Path:
     (schema / "schema.txt").write_text("\n".join(blocks) + "\n" + last + "man/son\n",
                                        encoding="utf-8")
     return root
+
+
+def hub_answers(answers: list[tuple[str, int]]) -> dict[str, list]:
+    """rajpurkar/squad's `answers`: a struct of two lists."""
+    return {"text": [t for t, _ in answers], "answer_start": [s for _, s in answers]}
 
 
 def write_hub(root: Path) -> dict[str, Path]:
@@ -292,7 +311,7 @@ def write_hub(root: Path) -> dict[str, Path]:
     for name, rows in (("train", SQUAD_TRAIN), ("validation", SQUAD_DEV)):
         write_parquet(dirs["squad"] / "plain_text" / f"{name}-00000-of-00001.parquet",
                       [{"id": "i", "title": "t", "context": c, "question": q,
-                        "answers": {"text": [a], "answer_start": [s]}}
+                        "answers": hub_answers([(a, s), *SQUAD_MORE_ANSWERS.get(q, [])])}
                        for c, q, a, s in rows])  # fmt: skip
 
     filler = ("Zed Zo was born in Lyon.", "Where was XXX born?", "Zed Zo", ["Lyon"])
@@ -328,7 +347,13 @@ def deca(deca_root) -> dict[str, dict[str, pd.DataFrame]]:
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: v for k, v in row.items() if k != "idx"} for row in frame.to_dict("records")]
+    """The rows without idx and answers (`gold` has those)."""
+    return [{k: v for k, v in row.items() if k not in ("idx", "answers")}
+            for row in frame.to_dict("records")]
+
+
+def gold(frame: pd.DataFrame) -> list[list[str]]:
+    return [list(answers) for answers in frame["answers"]]
 
 
 def held_out(n: int) -> set[int]:
@@ -371,15 +396,36 @@ def test_every_task_has_the_contract_schema(deca, task):
         for column in ("label", "answer_start"):
             if column in frame:
                 assert frame[column].dtype == "int64"
+        answers = gold(frame)
+        assert all(a[0] == row and len(set(a)) == len(a) for a, row in
+                   zip(answers, frame["answer"], strict=True))  # fmt: skip
         if spec.kind == registry.SPAN:
             for row in frame.itertuples():
                 if row.answer_start >= 0:
                     start = row.answer_start
                     assert row.context[start:start + len(row.answer)] == row.answer
+                elif row.answer_start == dr.UNANSWERABLE_START:
+                    assert row.answer == registry.UNANSWERABLE
                 else:
-                    assert row.answer == registry.UNANSWERABLE or frame is splits["test"]
+                    assert row.answer_start == dr.NOT_A_SPAN and row.answer not in row.context
+            assert frame.attrs["not_spans"] == (frame["answer_start"] == dr.NOT_A_SPAN).sum()
     assert len(splits["validation"]) == max(
         1, round((len(splits["train"]) + len(splits["validation"])) * FRACTION))
+
+
+@pytest.mark.parametrize("task", registry.BENCHMARKS["decanlp"])
+def test_frames_round_trip_through_parquet(deca, task, tmp_path):
+    from taskconflict.io import write_parquet
+
+    for split, frame in deca[task].items():
+        write_parquet(frame, tmp_path / f"{split}.parquet")
+        back = pd.read_parquet(tmp_path / f"{split}.parquet")
+        assert list(back.columns) == list(frame.columns)
+        assert gold(back) == gold(frame)
+        assert str(pq.read_schema(tmp_path / f"{split}.parquet").field("answers").type) in (
+            "list<item: string>", "list<element: string>")
+        others = [c for c in frame.columns if c not in ("answers", "headers")]
+        pd.testing.assert_frame_equal(back[others], frame[others])
 
 
 def test_generated_and_real_frames_share_columns_and_dtypes(deca):
@@ -457,24 +503,39 @@ def test_wikisql_answers_parse_back_and_headers(deca):
             assert parse_sql(answer, table) is not None
     form = parse_sql(pool[2]["answer"], pool[2]["headers"])
     assert form.select == 0 and form.aggregation == "none"
-    assert form.conditions == {(1, "<", "2.5"), (2, "=", "2001")}
+    assert form.conditions == ((1, "<", "2.5"), (2, "=", "2001"))  # in the query's order
 
 
 def test_squad_offsets_hints_and_unlocated_answers(deca):
     splits = deca["squad"]
     pool = train_pool(splits)
-    assert len(pool) == len(SQUAD_TRAIN) - 1  # "green" is not in its context: dropped
-    assert "green" not in [r["answer"] for r in pool]
+    assert len(pool) == len(SQUAD_TRAIN)  # "green" is not in its context: kept, not a span
+    assert [r["answer_start"] for r in pool if r["answer"] == "green"] == [dr.NOT_A_SPAN]
     assert pool[0]["answer_start"] == 21  # the given offset, not the first "paris"
     lowered = "\u0130stanbul has a port. The port is old.".lower()
     assert pool[1]["context"] == lowered
     assert pool[1]["answer_start"] == lowered.rindex("port")  # mapped through lowercasing
     assert pool[2]["question"] == "which river is long?"
     test = records(splits["test"])
-    assert [(r["answer"], r["answer_start"]) for r in test] == [("berlin", 0), ("bark", -1)]
-    assert splits["train"].attrs["unlocated_answers"] == 1
-    assert splits["test"].attrs["unlocated_answers"] == 1
-    assert any("squad: 1 of 9 official train rows" in w for w in deca["_warnings"])
+    assert [(r["answer"], r["answer_start"]) for r in test] == [
+        ("berlin", 0), ("bark", dr.NOT_A_SPAN), ("santa clara", 34)]
+    assert sum(f.attrs["not_spans"] for f in (splits["train"], splits["validation"])) == 1
+    assert splits["test"].attrs["not_spans"] == 1
+    assert any("squad: 1 of 9 official train rows have an answer that is not a span" in w
+               for w in deca["_warnings"])
+
+
+@pytest.mark.filterwarnings("ignore:decanlp .* not a span of their context")
+def test_squad_keeps_every_distinct_gold_answer(deca, hub_dirs):
+    """v1.1's `answers` list: the first is the target and the span, the others are kept (once
+    each, after lowercasing) for scoring; the hub's `answers.text` gives the same."""
+    hub = dr.load_decanlp_task("squad", "hub", hub_dirs["squad"], SEED, FRACTION)
+    for splits in (deca["squad"], hub):
+        test = splits["test"]
+        assert gold(test) == [["berlin"], ["bark"], SQUAD_GOLD]
+        assert (test["answer"][2], test["answer_start"][2]) == ("santa clara", 34)
+        pool = pd.concat([splits["train"], splits["validation"]])
+        assert gold(pool[pool["question"] == "what do i love?"]) == [["paris"]]  # Paris, paris
 
 
 def test_srl(deca):
@@ -484,16 +545,26 @@ def test_srl(deca):
     assert records(splits["test"]) == [{"context": "carla painted the fence.",
                                         "question": "what did someone paint?",
                                         "answer": "the fence", "answer_start": 14}]
+    assert gold(splits["test"]) == [["the fence", "fence"]]  # decaNLP's all_answers, once each
+    assert all(a == [r] for a, r in zip(gold(splits["train"]), splits["train"]["answer"],
+                                        strict=True))
 
 
-def test_zre_unanswerable_is_minus_one(deca):
+def test_zre_unanswerable_is_minus_one_and_several_answers_are_not_a_span(deca):
     splits = deca["zre"]
     pool = train_pool(splits)
-    # decaNLP joins several answers with ", ": "eve roe, fay roe" is no span, so it is dropped
-    assert [r["answer"] for r in pool] == [
-        "vienna", "ajax", "unanswerable", "1990", "painter", "unanswerable", "oslo"]
-    assert splits["train"].attrs["unlocated_answers"] == 1
-    assert [r["answer_start"] for r in pool if r["answer"] == "unanswerable"] == [-1, -1]
+    # decaNLP joins several answers with ", ": "eve roe, fay roe" is no span, but a text target
+    assert [r["answer"] for r in pool] == ["vienna", "ajax", "unanswerable", "eve roe, fay roe",
+                                           "1990", "painter", "unanswerable", "oslo"]
+    assert [r["answer_start"] for r in pool if r["answer"] == "unanswerable"] == [
+        dr.UNANSWERABLE_START] * 2
+    assert [r["answer_start"] for r in pool if "," in r["answer"]] == [dr.NOT_A_SPAN]
+    assert sum(f.attrs["not_spans"] for f in (splits["train"], splits["validation"])) == 1
+    assert all(a == [r] for a, r in zip(gold(splits["train"]), splits["train"]["answer"],
+                                        strict=True))  # one (joined) answer, as decaNLP scores
+    assert any("zre: 1 of 8 official train rows have an answer that is not a span of their "
+               'context (decaNLP joins several answers with ", ")' in w and "-2" in w
+               for w in deca["_warnings"])
     assert pool[0] == {"context": "anna smith was born in vienna.",
                        "question": "where was anna smith born?", "answer": "vienna",
                        "answer_start": 23}
@@ -505,26 +576,28 @@ def test_zre_unanswerable_is_minus_one(deca):
 def test_winograd_schema_txt(deca):
     splits = deca["winograd"]
     pool = train_pool(splits)
-    assert len(pool) == dr.WINOGRAD_TRAIN - 1  # "television" is not in its context
+    assert len(pool) == dr.WINOGRAD_TRAIN  # "television" is in the question only: kept
+    assert [r["answer_start"] for r in pool if r["answer"] == "television"] == [dr.NOT_A_SPAN]
     assert pool[0]["context"].endswith("turned it on.")
     assert pool[0]["question"] == "what did fred turn on? dishwasher or television?"
-    assert pool[1] == {"context": "al1 thanked bo1 because he was so helpful.",
+    assert pool[1]["context"].endswith("turned it off.") and pool[1]["answer"] == "television"
+    assert pool[2] == {"context": "al1 thanked bo1 because he was so helpful.",
                        "question": "who was helpful? bo1 or al1?", "answer": "bo1",
                        "answer_start": 12}
-    assert pool[2]["answer"] == "al1" and pool[2]["answer_start"] == 0
+    assert pool[3]["answer"] == "al1" and pool[3]["answer_start"] == 0
     test = records(splits["test"])  # decaNLP's validation: examples 80..83
     assert len(test) == 4
     assert test[0] == {
         "context": "emma's mother had died long ago, and her place had been taken by an "
                    "excellent woman as governess.",
         "question": "whose place had been taken? mother's or emma's?",
-        "answer": "mother's", "answer_start": -1}  # fmt: skip  (not in the sentence)
+        "answer": "mother's", "answer_start": dr.NOT_A_SPAN}  # fmt: skip  (not in the sentence)
     assert test[1]["context"].startswith("emma's mother") and "education had been managed" in (
         test[1]["context"])
     assert (test[1]["answer"], test[1]["answer_start"]) == ("emma's", 0)
     assert test[2]["question"] == "who was victorious yakutsk or kamchatka?"
-    assert (test[3]["answer"], test[3]["answer_start"]) == ("kamchatka", -1)
-    assert splits["test"].attrs["unlocated_answers"] == 2
+    assert (test[3]["answer"], test[3]["answer_start"]) == ("kamchatka", dr.NOT_A_SPAN)
+    assert splits["test"].attrs["not_spans"] == 2
     assert any("no blank line after it" in w for w in deca["_warnings"])
 
 
@@ -541,7 +614,7 @@ def test_validation_is_seeded(deca_root):
 
 # --- the hub layout -----------------------------------------------------------------------------
 
-@pytest.mark.filterwarnings("ignore:decanlp .* not found in their context")
+@pytest.mark.filterwarnings("ignore:decanlp .* not a span of their context")
 @pytest.mark.parametrize("task", dr.HUB_TASKS)
 def test_hub_layout_gives_the_decanlp_frames(deca, hub_dirs, task):
     hub = dr.load_decanlp_task(task, "hub", hub_dirs[task], SEED, FRACTION)
@@ -552,10 +625,10 @@ def test_hub_layout_gives_the_decanlp_frames(deca, hub_dirs, task):
         pd.testing.assert_frame_equal(frame, deca[task][split])
 
 
-@pytest.mark.filterwarnings("ignore:decanlp .* not found in their context")
+@pytest.mark.filterwarnings("ignore:decanlp .* not a span of their context")
 def test_hub_reads_only_zre_fold_zero_and_the_cnn_config(deca, hub_dirs):
     zre = dr.load_decanlp_task("zre", "hub", hub_dirs["zre"], SEED, FRACTION)
-    assert sum(len(f) for f in zre.values()) == len(ZRE_TRAIN) - 1 + len(ZRE_DEV)
+    assert sum(len(f) for f in zre.values()) == len(ZRE_TRAIN) + len(ZRE_DEV)
     assert not any("zed zo" in c for f in zre.values() for c in f["context"])
     cnn = dr.load_decanlp_task("cnn_dm", "hub", hub_dirs["cnn_dm"], SEED, FRACTION)
     assert not any(c.startswith("old ") for f in cnn.values() for c in f["context"])
@@ -646,3 +719,109 @@ def test_hub_zre_needs_ten_equal_folds(tmp_path):
     write_parquet(tmp_path / "data" / "validation-00000-of-00001.parquet", rows[:1] * 10)
     with pytest.raises(ValueError, match="10 equal folds"):
         dr.load_decanlp_task("zre", "hub", tmp_path, SEED, FRACTION)
+
+
+# --- near misses: files that are almost what a loader reads ----------------------------------
+
+def test_raw_zre_download_says_to_run_decanlp_once_or_point_at_the_jsonl(tmp_path):
+    """decaNLP's download unpacks relation_splits/{split}.{0..9} (tab-separated: relation,
+    question, subject, context, answers...) and writes {split}.jsonl from fold 0 on its first
+    run; without that run there is no jsonl."""
+    folder = tmp_path / "zre" / "relation_splits"
+    folder.mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        for fold in range(10):
+            (folder / f"{split}.{fold}").write_text(
+                "educated at\tWhere did XXX study?\tJon Ek\tJon Ek studied in Oslo.\tOslo\n")
+    with pytest.raises(FileNotFoundError) as error:
+        dr.load_decanlp_task("zre", "decanlp", tmp_path, SEED, FRACTION)
+    message = str(error.value)
+    assert f"no {folder / 'train.jsonl'}, but {folder / 'train.0'} is there" in message
+    assert "raw download" in message and "first run" in message
+    assert "python train.py --train_tasks zre" in message
+    assert "zre/relation_splits/train.jsonl and zre/relation_splits/dev.jsonl" in message
+    assert "source hub" in message
+
+
+def test_raw_srl_download_says_to_run_decanlp_once_or_point_at_the_jsonl(tmp_path):
+    folder = tmp_path / "srl"
+    folder.mkdir()
+    for split in ("train", "dev", "test"):
+        (folder / f"wiki1.{split}.qa").write_text(
+            "WIKI1_0 3\nCarla painted the fence .\npainted 1\n"
+            "what _ someone painted _ _ _ ?\tthe fence\n\n")
+    write_jsonl(folder / "train.jsonl", [{"context": "c", "question": "q", "answer": "c"}])
+    with pytest.raises(FileNotFoundError) as error:  # train converted, dev not yet
+        dr.load_decanlp_task("srl", "decanlp", tmp_path, SEED, FRACTION)
+    message = str(error.value)
+    assert f"no {folder / 'dev.jsonl'}, but {folder / 'wiki1.dev.qa'} is there" in message
+    assert "python train.py --train_tasks srl" in message
+    assert "srl/train.jsonl and srl/dev.jsonl" in message
+    assert "source hub" not in message  # QA-SRL has no hub copy
+
+
+def squad_2_json() -> dict:
+    """SQuAD 2.0's layout: an unanswerable question has no answers, is_impossible and
+    plausible_answers; answerable ones have is_impossible false."""
+    qas = [{"id": "a", "question": "What is big?", "is_impossible": False,
+            "answers": [{"text": "Paris", "answer_start": 0}]},
+           {"id": "b", "question": "What is small?", "is_impossible": True, "answers": [],
+            "plausible_answers": [{"text": "Paris", "answer_start": 0}]}]  # fmt: skip
+    return {"version": "v2.0", "data": [{"title": "t", "paragraphs": [
+        {"context": "Paris is big.", "qas": qas}]}]}  # fmt: skip
+
+
+def test_squad_2_json_says_it_is_squad_2_and_v1_1_is_needed(tmp_path):
+    squad = tmp_path / "squad"
+    squad.mkdir()
+    data = squad_2_json()
+    for name in ("train-v1.1.json", "dev-v1.1.json"):  # 2.0 files under the 1.1 names
+        (squad / name).write_text(json.dumps(data))
+    with pytest.raises(ValueError) as error:
+        dr.load_decanlp_task("squad", "decanlp", tmp_path, SEED, FRACTION)
+    message = str(error.value)
+    assert f"{squad / 'train-v1.1.json'} is SQuAD 2.0 (version 'v2.0')" in message
+    assert "SQuAD v1.1" in message and "rajpurkar.github.io/SQuAD-explorer" in message
+    del data["version"]  # the questions' fields tell it too
+    (squad / "train-v1.1.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r"is SQuAD 2.0 \(question 'a' has is_impossible\)"):
+        dr.load_decanlp_task("squad", "decanlp", tmp_path, SEED, FRACTION)
+
+
+def test_only_squad_2_files_say_v1_1_is_needed(tmp_path):
+    squad = tmp_path / "squad"
+    squad.mkdir()
+    for name in ("train-v2.0.json", "dev-v2.0.json"):
+        (squad / name).write_text(json.dumps(squad_2_json()))
+    with pytest.raises(FileNotFoundError) as error:
+        dr.load_decanlp_task("squad", "decanlp", tmp_path, SEED, FRACTION)
+    message = str(error.value)
+    assert f"no {squad / 'train-v1.1.json'}, only {squad / 'train-v2.0.json'}" in message
+    assert "SQuAD 2.0" in message and "train-v1.1.json and dev-v1.1.json" in message
+
+
+def test_hub_squad_2_says_to_use_the_v1_1_dataset(tmp_path):
+    """rajpurkar/squad_v2 has rajpurkar/squad's columns; its unanswerable rows have empty
+    answers."""
+    for name in ("train", "validation"):
+        write_parquet(tmp_path / "squad_v2" / f"{name}-00000-of-00001.parquet", [
+            {"id": "a", "title": "t", "context": "Paris is big.", "question": "What is big?",
+             "answers": hub_answers([("Paris", 0)])},
+            {"id": "b", "title": "t", "context": "Paris is big.", "question": "What is small?",
+             "answers": hub_answers([])}])  # fmt: skip
+    with pytest.raises(ValueError) as error:
+        dr.load_decanlp_task("squad", "hub", tmp_path, SEED, FRACTION)
+    message = str(error.value)
+    assert "decanlp squad:" in message and "train row 1" in message
+    assert "SQuAD 2.0" in message and "rajpurkar/squad_v2" in message
+    assert "hub dataset rajpurkar/squad " in message
+
+
+def test_srl_all_answers_must_be_text(tmp_path):
+    folder = tmp_path / "srl"
+    for name in ("train", "dev"):
+        write_jsonl(folder / f"{name}.jsonl", [
+            {"context": "a b", "question": "q", "answer": "a", "all_answers": ["a"]},
+            {"context": "a b", "question": "q", "answer": "b", "all_answers": "b"}])
+    with pytest.raises(ValueError, match=r"srl: .*train.jsonl line 2: all_answers is not"):
+        dr.load_decanlp_task("srl", "decanlp", tmp_path, SEED, FRACTION)

@@ -10,7 +10,12 @@ from sklearn.model_selection import cross_val_score
 
 from taskconflict import registry
 from taskconflict.data import world
-from taskconflict.data.glue_generated import _PARTICIPLE_OF_PAST, GENERATORS, generate_task
+from taskconflict.data.glue_generated import (
+    _PARTICIPLE_OF_PAST,
+    GENERATORS,
+    STS_SCORES,
+    generate_task,
+)
 from taskconflict.data.prepare import check_splits, prepare_task
 from taskconflict.prompts import render
 
@@ -23,7 +28,7 @@ def glue():
 
 
 def test_same_seed_gives_byte_identical_parquet(tmp_path):
-    for task in ("cola", "mnli"):
+    for task in ("cola", "stsb", "mnli"):
         prepare_task(cfg(task), tmp_path / "a" / task)
         prepare_task(cfg(task), tmp_path / "b" / task)
         for split in registry.get_task(task).splits:
@@ -101,6 +106,53 @@ def test_sst2_labels_follow_a_rule_up_to_the_label_noise():
     noisy = generate_task(cfg("sst2", label_noise=0.2))["train"]
     agreement = (noisy["sentence"].map(sst2_rule) == noisy["label"]).mean()
     assert 0.72 < agreement < 0.88
+
+
+def test_test_labels_are_the_rules_noise_goes_on_train_and_validation_only():
+    """With label noise 0.3, every test (and mismatched test) label is the noise-free one;
+    about 30% of the train and validation labels are flipped (noise always picks another
+    class). The inputs are the same at either noise rate."""
+    for name in GLUE:
+        task = registry.get_task(name)
+        clean = generate_task(cfg(name, label_noise=0.0))
+        noisy = generate_task(cfg(name, label_noise=0.3))
+        for split in task.test_splits:
+            assert noisy[split].equals(clean[split]), (name, split)  # zero noisy test labels
+        for split in ("train", "validation"):
+            fields = list(task.fields)
+            assert noisy[split][fields].equals(clean[split][fields]), (name, split)
+        if task.kind == registry.CLASSIFICATION:
+            pool = pd.concat([noisy["train"], noisy["validation"]])["label"]
+            gold = pd.concat([clean["train"], clean["validation"]])["label"]
+            flipped = (pool != gold).mean()  # 600 rows: sd about 0.019
+            assert 0.22 < flipped < 0.38, (name, flipped)
+
+
+def test_sst2_test_labels_follow_the_rule_exactly():
+    splits = generate_task(cfg("sst2", label_noise=0.2))
+    test = splits["test"]
+    assert (test["sentence"].map(sst2_rule) == test["label"]).all()
+    train = splits["train"]
+    assert 0.72 < (train["sentence"].map(sst2_rule) == train["label"]).mean() < 0.88
+
+
+def test_stsb_test_scores_are_the_operations_train_scores_are_jittered():
+    splits = generate_task(cfg("stsb", label_noise=0.1))
+    assert set(splits["test"]["label"]) <= set(STS_SCORES.values())  # 5.0, 3.75, 2.5, 1.0
+    assert splits["test"]["label"].nunique() == len(STS_SCORES)
+    below_five = [v for v in STS_SCORES.values() if v < 5.0]  # 5.0 + jitter clips to 5.0
+    assert splits["test"]["label"].isin(below_five).mean() > 0.4
+    for split in ("train", "validation"):
+        exact = splits[split]["label"].isin(below_five).mean()
+        assert exact < 0.05, (split, exact)  # Gaussian jitter (sd 0.35), 2 decimals
+
+
+def test_train_and_validation_rows_do_not_depend_on_the_test_split():
+    a = generate_task(cfg("mnli"))
+    b = generate_task(cfg("mnli", test_size=40))
+    for split in ("train", "validation"):
+        assert a[split].equals(b[split]), split
+    assert len(b["test"]) == len(b["test_mismatched"]) == 40
 
 
 def test_cola_errors_are_broken_sentences():

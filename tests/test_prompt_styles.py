@@ -7,7 +7,15 @@ import pytest
 from taskconflict import registry
 from taskconflict.label_spaces import OVERLAPPING_POOL, label_space, label_words
 from taskconflict.metrics import parse_prediction
-from taskconflict.prompts import TEMPLATES_FILE, Template, _template, diverse_templates, render
+from taskconflict.prompts import (
+    TEMPLATES_FILE,
+    Template,
+    _template,
+    diverse_templates,
+    eval_template,
+    load_templates,
+    render,
+)
 
 GLUE = registry.BENCHMARKS["glue"]
 CLASSIFIERS = [t for t in GLUE if registry.get_task(t).kind == registry.CLASSIFICATION]
@@ -25,6 +33,9 @@ def test_templates_file_parses_and_covers_every_glue_task():
             assert all(f"<{f}>" in filled for f in task.fields), template
             assert len(template.answers) == len(task.labels)
             assert len(set(template.answers)) == len(task.labels)
+        assert [t.eval for t in entries].count(True) == 1, name
+        # the fixed (validation / test) template is the task's first, as flagged in the file
+        assert eval_template(task) is entries[0], name
 
 
 def test_a_template_that_misses_a_field_or_an_answer_is_named():
@@ -105,3 +116,73 @@ def test_a_task_without_templates_is_refused_by_name():
     with pytest.raises(ValueError, match="'squad' has no diverse prompts"):
         render(squad, rows, "diverse")
     assert isinstance(diverse_templates()["cola"][0], Template)
+
+
+def test_validation_and_test_rows_use_the_tasks_fixed_template_train_rows_vary():
+    for name in GLUE:
+        task = registry.get_task(name)
+        data = frame(task)
+        fixed = eval_template(task)
+        for split in task.splits[1:]:  # validation, test (and MNLI's test_mismatched)
+            out = render(task, data, "diverse", seed=3, split=split)
+            rows = data[list(task.fields)].to_dict("records")
+            assert list(out["source"]) == [fixed.text.format(**row) for row in rows], split
+            if task.kind == registry.CLASSIFICATION:
+                assert all(tuple(w) == fixed.answers for w in out["label_words"])
+                assert list(out["target"]) == [fixed.answers[y] for y in data["label"]]
+            # the same whatever the seed: evaluation compares cells across seeds
+            again = render(task, data, "diverse", seed=4, split=split)
+            assert out["source"].equals(again["source"])
+        train = render(task, data, "diverse", seed=3, split="train")
+        used = {t.text for t in diverse_templates()[name]
+                for row, source in zip(data.to_dict("records"), train["source"], strict=True)
+                if t.text.format(**row) == source}
+        assert len(used) > 2, name  # 40 rows draw from 4-7 templates
+
+
+def test_letter_spaces_keep_the_fixed_template_at_test_time():
+    rte = registry.get_task("rte")
+    data = frame(rte)
+    out = render(rte, data, "diverse", labels="distinct", seed=0, split="test")
+    fixed = eval_template(rte)
+    assert list(out["source"]) == [fixed.text.format(**row) for row in data.to_dict("records")]
+    letters = label_words("rte", "distinct", 0)
+    assert list(out["target"]) == [letters[y] for y in data["label"]]
+
+
+GOOD_RTE = [
+    '  - {template: "{sentence1} ? {sentence2}", answers: ["yes", "no"], eval: true}',
+    '  - {template: "{sentence2} ! {sentence1}", answers: ["a", "b"]}',
+]
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ([GOOD_RTE[0].replace(", eval: true", ""), GOOD_RTE[1]],
+     r"bad\.yaml: rte: exactly one template needs `eval: true`.*found 0"),
+    ([GOOD_RTE[0], GOOD_RTE[1].replace("]}", "], eval: true}")],
+     r"bad\.yaml: rte: exactly one template needs `eval: true`.*found 2 \(entries \[0, 1\]\)"),
+    ([GOOD_RTE[0].replace("eval: true", 'eval: "yes"'), GOOD_RTE[1]],
+     r"bad\.yaml: rte\[0\]: `eval` must be true or false, not 'yes'"),
+    ([GOOD_RTE[0].replace("eval: true", "evaluate: true"), GOOD_RTE[1]],
+     r"bad\.yaml: rte\[0\]: unknown key\(s\) \['evaluate'\]"),
+    ([GOOD_RTE[0], GOOD_RTE[1].replace("{sentence2} ", "")],
+     r"bad\.yaml: rte\[1\]: template does not use field\(s\) \['sentence2'\]"),
+])
+def test_a_bad_prompts_file_is_refused_naming_the_file_and_task(tmp_path, entries, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text("rte:\n" + "\n".join(entries) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        load_templates(path)
+
+
+def test_a_good_prompts_file_loads_and_unknown_tasks_are_named(tmp_path):
+    path = tmp_path / "good.yaml"
+    path.write_text("rte:\n" + "\n".join(GOOD_RTE) + "\n", encoding="utf-8")
+    rte, = load_templates(path).values()
+    assert [t.eval for t in rte] == [True, False] and rte[1].answers == ("a", "b")
+    path.write_text("rtee:\n" + "\n".join(GOOD_RTE) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"good\.yaml: unknown task 'rtee'"):
+        load_templates(path)
+    path.write_text("rte: []\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"good\.yaml: rte: expected a non-empty list"):
+        load_templates(path)

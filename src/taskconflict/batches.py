@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from transformers import PreTrainedTokenizerBase
 
 from taskconflict import registry
 from taskconflict.models import IGNORE, LABEL, SCORE, SPAN_TARGET, TOKENS, Batch, concat
+from taskconflict.registry import NOT_A_SPAN
 
 
 @dataclass
@@ -29,6 +31,12 @@ class TaskData:
     """Character offsets of each input token in `frame.source` (span targets only)."""
     lost_answers: int = 0
     """Answers that are not in the (truncated) input: no span target can point at them."""
+    not_spans: int = 0
+    """Rows whose gold answer is no span of the context (`answer_start` NOT_A_SPAN); their span
+    target is (NOT_A_SPAN, NOT_A_SPAN), which no loss accepts."""
+    trainable: list[int] | None = None
+    """The rows a training stream draws (None: all): span targets leave out the NOT_A_SPAN rows
+    and the answers truncation cut off, which evaluation still predicts and scores by text."""
 
     def span_text(self, row: int, span: tuple[int, int] | None) -> str:
         """The input text between two token positions; "unanswerable" for no span."""
@@ -86,6 +94,17 @@ def load_task_data(task: registry.Task, path: str | Path, tokenizer: PreTrainedT
         data.targets = torch.tensor(frame["label"].to_numpy(), dtype=torch.long)
     elif target == SPAN_TARGET and spans:
         data.targets = torch.tensor([p or (-1, -1) for p in positions], dtype=torch.long)
+        data.not_spans = sum(p == (NOT_A_SPAN, NOT_A_SPAN) for p in positions)
+        # nor an answer truncation cut off: QA-ZRE's head would learn "unanswerable" from it
+        trainable = [i for i, p in enumerate(positions)
+                     if p is not None and p != (NOT_A_SPAN, NOT_A_SPAN)]
+        if len(trainable) < len(positions):
+            data.trainable = trainable
+        if data.not_spans:
+            print(f"{task.name}: {data.not_spans} of {len(positions)} rows of {path} have a gold "
+                  f"answer that is no span of the context (answer_start {NOT_A_SPAN}): span-head "
+                  "training skips them; evaluation scores the predicted span's text against "
+                  "their gold text", file=sys.stderr)
     else:
         raise ValueError(f"unknown target type {target!r}")
     return data
@@ -117,7 +136,10 @@ def check_rows(task: registry.Task, frame: pd.DataFrame, path: str | Path) -> No
 
 def _token_span(row, offsets: list[tuple[int, int]]) -> tuple[int, int] | None:
     """The first and last input token of the answer, or None if the answer is not in the
-    input (truncated away); (-1, -1) for a question with no answer in its context."""
+    input (truncated away); (-1, -1) for a question with no answer in its context;
+    (NOT_A_SPAN, NOT_A_SPAN) for a gold answer that is no span of the context."""
+    if row.answer_start == NOT_A_SPAN:
+        return (NOT_A_SPAN, NOT_A_SPAN)
     if row.answer_start < 0:
         return (-1, -1)
     begin = row.source.rfind(row.context) + row.answer_start
@@ -133,17 +155,26 @@ def stream_seed(*parts: object) -> int:
 
 
 class BatchStream:
-    """Endless batches of one task: a fresh seeded permutation every epoch."""
+    """Endless batches of one task: a fresh seeded permutation every epoch (of the rows a
+    training stream may draw, `TaskData.trainable`)."""
 
     def __init__(self, data: TaskData, batch_size: int, seed: int):
+        if data.trainable is not None and not data.trainable:
+            raise ValueError(f"{data.task.name}: no row to train a span head on: none of the "
+                             f"{len(data)} gold answers is a span of the (truncated) input")
         self.data = data
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
         self.order: list[int] = []
 
     def next(self) -> Batch:
+        rows = self.data.trainable
         while len(self.order) < self.batch_size:
-            self.order += torch.randperm(len(self.data), generator=self.generator).tolist()
+            if rows is None:
+                self.order += torch.randperm(len(self.data), generator=self.generator).tolist()
+            else:
+                self.order += [rows[i] for i in
+                               torch.randperm(len(rows), generator=self.generator).tolist()]
         indices, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
         return self.data.batch(indices)
 

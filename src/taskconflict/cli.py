@@ -23,7 +23,7 @@ def _prepare_data(a: argparse.Namespace) -> None:
 def _render(a: argparse.Namespace) -> None:
     from taskconflict.prompts import render_task
 
-    render_task(a.task, a.style, a.labels, a.seed, a.data, a.out)
+    render_task(a.task, a.style, a.labels, a.seed, a.data, a.out, a.stsb_target)
 
 
 def _corpus(a: argparse.Namespace) -> None:
@@ -174,6 +174,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", default="default",
                    help="output space: default, overlapping, distinct")
     p.add_argument("--seed", type=int, default=0, help="seeds diverse prompts and letters")
+    p.add_argument("--stsb-target", default="paper",
+                   help="STS-B targets: paper ('{:.1f}' of the raw score) or t5 (0.2 steps)")
     p.add_argument("--data", required=True, help="folder of the task's normalised splits")
     p.add_argument("--out", required=True)
 

@@ -35,7 +35,8 @@ class Task:
     """Default (T5-style) prompt template; its placeholders are `fields`."""
     test_splits: tuple[str, ...] = ("test",)
     target_format: str = ""
-    """How a regression target is written as text (STS-B: one decimal, 0.2 steps)."""
+    """How a regression target is written as text (STS-B: one decimal, '{:.1f}' as the paper's
+    code writes it; the render stage's `stsb_target: t5` first rounds to 0.2 steps)."""
     unanswerable: bool = False
     """Span task whose gold answer may be the literal `UNANSWERABLE` (QA-ZRE)."""
     question_format: str = ""
@@ -178,6 +179,11 @@ GLUE_TASKS: tuple[Task, ...] = (
 
 UNANSWERABLE = "unanswerable"
 """QA-ZRE's gold answer when the context states no answer (decaNLP's literal string)."""
+UNANSWERABLE_START = -1
+"""`answer_start` of a question whose answer is `unanswerable` (QA-ZRE)."""
+NOT_A_SPAN = -2
+"""`answer_start` of a gold answer that is no span of its context (QA-ZRE's joined answers,
+an answer only the question names): a text target only, never a span head's."""
 
 # DecaNLP (McCann et al., 2018): every example is (context, question, answer) and the question
 # says which task it is, so the default prompt is the same for all nine tasks.
@@ -329,7 +335,7 @@ def registry_text() -> list[str]:
             if text:
                 lines.append(string.Formatter().vformat(text, (), _Blank()))
     lines.append(UNANSWERABLE)
-    lines.append(" ".join(f"{x / 10:.1f}" for x in range(0, 51, 2)))
+    lines.append(" ".join(f"{x / 10:.1f}" for x in range(0, 51)))  # STS-B targets, 0.1 steps
     return lines
 
 

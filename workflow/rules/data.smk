@@ -46,6 +46,9 @@ for splits, tasks in tasks_by_splits().items():
             split_files(f"{RESULTS}/rendered/{{benchmark}}/{{task}}/{{style}}-{{labels}}", splits),
         params:
             seed=PRESET.data.seed,
+            # only STS-B's rendering depends on it, so only its jobs rerun when it changes
+            stsb_target=lambda w: f"--stsb-target {PRESET.data.stsb_target}"
+            if registry.get_task(w.task).kind == registry.REGRESSION else "",
         log:
             f"{RESULTS}/logs/render_prompts/{{benchmark}}/{{task}}/{{style}}-{{labels}}.log",
         threads: 1
@@ -54,5 +57,5 @@ for splits, tasks in tasks_by_splits().items():
             mem_mb=2000,
         shell:
             "{TC} render --task {wildcards.task} --style {wildcards.style} "
-            "--labels {wildcards.labels} --seed {params.seed} "
+            "--labels {wildcards.labels} --seed {params.seed} {params.stsb_target} "
             "--data $(dirname {input[0]}) --out $(dirname {output[0]}) > {log} 2>&1"

@@ -10,8 +10,19 @@ Answers are short (at most 12 words, SQL 15 tokens) and each task hinges on a ru
 can learn in a few hundred steps: a word mapping plus one reordering (IWSLT), rewriting a
 story's lead event in a fixed wording (CNN/DM), composing SQL from phrase cues (WikiSQL),
 finding the span of an asked slot (SQuAD, QA-SRL, QA-ZRE) and who typically does a deed
-(Winograd). Only the classification tasks get label noise; for the others the score a trivial
-baseline gets is named in each generator's docstring.
+(Winograd). Only the classification tasks get label noise, and only on their train and
+validation rows: test labels are the rule's, so a perfect model scores 100 and transfer
+differences are not shrunk by noise. For the other tasks the score a trivial baseline gets is
+named in each generator's docstring.
+
+The normalised frame (`columns`, `rows_to_frame`, shared with the real DecaNLP data) has `answer`
+(the training target, and the span of span tasks) and `answers`, every distinct gold answer the
+metrics take the best of, `answer` first (here always `[answer]`). Span tasks' `answer_start` is
+the answer's character offset in the context, UNANSWERABLE_START (-1) where the answer is
+`unanswerable`, and NOT_A_SPAN (-2) where the gold answer is text that is no span of the context
+(real data only: QA-ZRE's several answers joined by ", ", an answer found nowhere in its
+context): such rows are text-to-text targets like any other, span heads do not train on them,
+and evaluation scores a span head's predicted text against their gold text.
 """
 
 from __future__ import annotations
@@ -31,7 +42,9 @@ from taskconflict.data.glue_generated import NLI_LABELS, _add_noise, _pair, task
 
 Row = dict[str, Any]
 """One example: context, question, and answer (or label, for classification); answer_start
-for span tasks; headers for WikiSQL."""
+for span tasks; headers for WikiSQL; answers where there is more than one gold answer."""
+
+UNANSWERABLE_START, NOT_A_SPAN = registry.UNANSWERABLE_START, registry.NOT_A_SPAN
 
 
 def _question(task: str, **inputs: str) -> str:
@@ -357,7 +370,7 @@ def _zre(rng: random.Random, genres: tuple[str, ...]) -> Row:
     }[relation]
     if not answerable:
         return {"context": sentence, "question": question, "answer": registry.UNANSWERABLE,
-                "answer_start": -1}  # fmt: skip
+                "answer_start": UNANSWERABLE_START}  # fmt: skip
     if relation == "companion":
         return _span(sentence, question, sentence.split()[-2])
     return _span(sentence, question, world.surface(fact, sentence, relation))
@@ -417,7 +430,10 @@ def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
 
     As for GLUE: train and validation come from one pool of distinct (context, question)
     inputs, validation a held-out fraction of it, and no test input occurs in the pool. Label
-    noise applies to the classification tasks only; the other answers are always right.
+    noise applies to the classification tasks' train and validation rows only; test labels and
+    the other tasks' answers are always the rule's. The noise stream is drawn only for the pool
+    (which is drawn first), so train and validation rows are as they were when test rows drew
+    noise too.
     """
     task = registry.get_task(cfg.task)
     generate = DECANLP_GENERATORS[cfg.task]
@@ -426,7 +442,7 @@ def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
     n_validation = max(1, round(cfg.train_size * cfg.validation_fraction))
     seen: set[tuple[str, str]] = set()
 
-    def draw(n: int) -> list[Row]:
+    def draw(n: int, noisy: bool) -> list[Row]:
         rows: list[Row] = []
         repeats = 0  # draws in a row that gave an input already seen
         while repeats < 5000:
@@ -438,7 +454,8 @@ def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
             repeats = 0
             seen.add(key)
             if task.kind == registry.CLASSIFICATION:
-                row["label"] = int(_add_noise(task, row["label"], cfg.label_noise, noise))
+                if noisy:
+                    row["label"] = int(_add_noise(task, row["label"], cfg.label_noise, noise))
                 row["answer"] = task.labels[row["label"]]
             rows.append(row)
             if len(rows) == n:
@@ -448,23 +465,34 @@ def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
             f"lower train_size / test_size for this task"
         )
 
-    pool = draw(cfg.train_size)
+    pool = draw(cfg.train_size, noisy=True)
     splits = {"train": pool[n_validation:], "validation": pool[:n_validation],
-              "test": draw(cfg.test_size)}  # fmt: skip
+              "test": draw(cfg.test_size, noisy=False)}  # fmt: skip
     return {name: rows_to_frame(task, rows) for name, rows in splits.items()}
 
 
 def columns(task: registry.Task) -> list[str]:
     """The columns of a DecaNLP task's normalised data, in order."""
     extra = {registry.CLASSIFICATION: ["label"], registry.SPAN: ["answer_start"]}
-    return ["idx", *task.fields, "answer", *extra.get(task.kind, []),
+    return ["idx", *task.fields, "answer", "answers", *extra.get(task.kind, []),
             *(["headers"] if task.name == "wikisql" else [])]  # fmt: skip
 
 
+def gold_answers(row: Row) -> list[str]:
+    """Every distinct gold answer of a row, its `answer` first (`[answer]` unless the row
+    names more in `answers`)."""
+    answers = [row["answer"], *row.get("answers", ())]
+    return list(dict.fromkeys(a for a in answers if a))
+
+
 def rows_to_frame(task: registry.Task, rows: list[Row]) -> pd.DataFrame:
-    """The normalised frame of one DecaNLP split (generated or real): `columns(task)`, typed."""
+    """The normalised frame of one DecaNLP split (generated or real): `columns(task)`, typed
+    (`answers` and `headers` hold lists of strings: parquet list<string>)."""
     frame = pd.DataFrame({"idx": range(len(rows))}, dtype="int64")
     for column in columns(task)[1:]:
+        if column == "answers":
+            frame[column] = pd.Series([gold_answers(row) for row in rows], dtype="object")
+            continue
         values = [row[column] for row in rows]
         if column in ("label", "answer_start"):
             frame[column] = pd.array(values, dtype="int64")

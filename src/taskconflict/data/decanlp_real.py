@@ -1,14 +1,28 @@
 """The real DecaNLP tasks, read from local files into the normalised data schema.
 
 The schema is the generated benchmark's (`decanlp_generated.columns`): `idx`, `context`,
-`question`, `answer`; `label` for SST and MNLI (position of the answer in `Task.labels`),
-`answer_start` for the span tasks (character offset of the answer in the context, -1 for
-QA-ZRE's `unanswerable`), `headers` for WikiSQL (the table's column names). Everything is
-lowercased, as decaNLP lowercases by default. The fixed questions and the MNLI / WikiSQL
-contexts follow the registry's `question_format` / `context_format` literally (decaNLP's own
-wording, lowercased, with punctuation spaced off as in the generated world), so a model sees
-the same task question on generated and real data; SQuAD, QA-SRL, QA-ZRE and Winograd keep the
-example's own question.
+`question`, `answer` (the training target), `answers` (every distinct gold answer, `answer`
+first: the metrics score the best of them, as decaNLP does); `label` for SST and MNLI (position
+of the answer in `Task.labels`), `answer_start` for the span tasks, `headers` for WikiSQL (the
+table's column names). Everything is lowercased, as decaNLP lowercases by default. The fixed
+questions and the MNLI / WikiSQL contexts follow the registry's `question_format` /
+`context_format` literally (decaNLP's own wording, lowercased, with punctuation spaced off as in
+the generated world), so a model sees the same task question on generated and real data; SQuAD,
+QA-SRL, QA-ZRE and Winograd keep the example's own question.
+
+Gold answers: SQuAD keeps every distinct text of a question's `answers` (the v1.1 JSON list, the
+hub's `answers.text`; 57% of the dev questions have another distinct one), the first being the
+target and the span; QA-SRL keeps decaNLP's `all_answers`; the other tasks have one answer
+(QA-ZRE's joined string is one answer, as decaNLP scores it). Distinct means distinct once
+lowercased and stripped.
+
+`answer_start` is the character offset of `answer` in the context, or one of two sentinels:
+UNANSWERABLE_START (-1) where the answer is QA-ZRE's `unanswerable`, and NOT_A_SPAN (-2) where
+the gold answer is text that is no span of the context. NOT_A_SPAN rows are kept in every split:
+they are text-to-text targets like any other row, span-head training skips them (with a count,
+`batches.load_task_data`), and evaluation scores a span head's predicted text against their gold
+text. Most are QA-ZRE questions with several answers, which decaNLP joins with ", " into one
+target that is no span; Winograd answers that only the question names are others.
 
 Two on-disk layouts, so that a run never needs the network:
 
@@ -29,11 +43,16 @@ IWSLT tst2013, CNN/DM validation, WikiSQL / SQuAD / QA-SRL / QA-ZRE dev, Winogra
 validation cut); `train` is the official train split less a seeded `validation_fraction` held
 out as `validation` (numpy `default_rng(seed).permutation`, at least one row, file order kept).
 
-Span answers not found in their context: the given offset where it still points at the answer,
-else the first whole-word occurrence, else the first occurrence anywhere (texts are lowercased,
-so this is the case-insensitive match). An answer found nowhere drops its row from train /
-validation and keeps it in test with `answer_start` -1; both are counted in a warning and in
-the frame's `attrs["unlocated_answers"]`.
+Span answers are located in their context: the given offset where it still points at the
+answer, else the first whole-word occurrence, else the first occurrence anywhere (texts are
+lowercased, so this is the case-insensitive match). An answer found nowhere keeps its row with
+`answer_start` NOT_A_SPAN, counted in a warning per official split and in each frame's
+`attrs["not_spans"]`. Rows with an empty context, question or answer are dropped, with a warning.
+
+Near misses get a message that says what to do: the raw QA-SRL (`srl/wiki1.<split>.qa`) or
+QA-ZRE (`zre/relation_splits/<split>.0`) download without the jsonl files decaNLP writes from it
+on its first run, and a SQuAD 2.0 file (questions with `is_impossible` / `plausible_answers`, or
+hub rows without an answer) where v1.1 is needed.
 """
 
 from __future__ import annotations
@@ -52,7 +71,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from taskconflict import registry
-from taskconflict.data.decanlp_generated import render_sql, rows_to_frame
+from taskconflict.data.decanlp_generated import (
+    NOT_A_SPAN,
+    UNANSWERABLE_START,
+    render_sql,
+    rows_to_frame,
+)
 from taskconflict.data.holdout import held_out
 
 LAYOUTS = ("decanlp", "hub")
@@ -89,8 +113,20 @@ _DECANLP_HINT = "point data.local.decanlp at decaNLP's .data directory"
 _NO_HUB = ("decanlp {task}: the hub has no parquet or jsonl copy of this task; it needs a local "
            "decaNLP directory ")
 
+_SQUAD_V1 = ("the paper and decaNLP use SQuAD v1.1: put train-v1.1.json and dev-v1.1.json "
+             "(https://rajpurkar.github.io/SQuAD-explorer/, which decaNLP's download also "
+             "fetches) in {folder}")
+_DECANLP_RUN = ("decaNLP writes {split}.jsonl from it on its first run: run decaNLP once on the "
+                "task (`python train.py --train_tasks {task}` in its checkout, with its .data "
+                "directory; the jsonl files are written before training starts, so it may be "
+                "stopped then), or point data.local.decanlp at a .data directory that holds "
+                "{jsonl}")
+RAW_FILES = {"srl": "wiki1.{split}.qa", "zre": "{split}.0"}
+"""The raw download decaNLP converts to `<split>.jsonl` on its first run, per task folder."""
+
 Row = dict[str, Any]
-"""One example: context, question, answer; label or a hinted answer_start, headers."""
+"""One example: context, question, answer; label or a hinted answer_start, headers; answers
+where there are more gold answers than `answer`."""
 
 
 def load_decanlp_task(task: str, layout: str, directory: str | Path, seed: int,
@@ -118,11 +154,11 @@ def load_decanlp_task(task: str, layout: str, directory: str | Path, seed: int,
         raise FileNotFoundError(f"decanlp {task}: no directory {directory}; {_hint(task, layout)}")
     readers = _DECANLP_READERS if layout == "decanlp" else _HUB_READERS
     official = readers[task](spec, directory)
-    pool, dropped = _usable(spec, official["train"], "train", keep_unlocated=False)
-    test, kept = _usable(spec, official["test"], "test", keep_unlocated=True)
+    pool = _usable(spec, official["train"], "train")
+    test = _usable(spec, official["test"], "test")
     train, validation = _hold_out(spec, pool, seed, validation_fraction)
-    return {"train": _frame(spec, train, dropped), "validation": _frame(spec, validation, dropped),
-            "test": _frame(spec, test, kept)}  # fmt: skip
+    return {"train": _frame(spec, train), "validation": _frame(spec, validation),
+            "test": _frame(spec, test)}  # fmt: skip
 
 
 # --- shared plumbing ---------------------------------------------------------------------------
@@ -224,8 +260,10 @@ def _fixed_question(task: registry.Task, context: str, answer: str) -> Row:
             "answer": _lower(answer)}  # fmt: skip
 
 
-def _span_row(context: str, question: str, answer: str, start: int | None = None) -> Row:
-    """A QA example; `start` is the answer's offset in the raw context, where given."""
+def _span_row(context: str, question: str, answer: str, start: int | None = None,
+              alternatives: list[str] | tuple[str, ...] = ()) -> Row:
+    """A QA example; `start` is the answer's offset in the raw context, where given;
+    `alternatives` are the other gold answers (repeats and empty ones are left out)."""
     hint = None
     if start is not None and 0 <= start <= len(context):
         lead = len(context) - len(context.lstrip())
@@ -233,14 +271,15 @@ def _span_row(context: str, question: str, answer: str, start: int | None = None
         # lowercasing may change a text's length: count the lowercased prefix
         hint = len(context[lead:start + skipped].lower()) if start + skipped >= lead else None
     return {"context": _lower(context), "question": _spaced(question), "answer": _lower(answer),
-            "hint": hint}  # fmt: skip
+            "answers": [_lower(a) for a in alternatives], "hint": hint}  # fmt: skip
 
 
 def _locate(task: registry.Task, row: Row) -> int | None:
-    """The answer's character offset in the context; -1 if unanswerable; None if not found."""
+    """The answer's character offset in the context; UNANSWERABLE_START if unanswerable; None
+    if not found."""
     context, answer = row["context"], row["answer"]
     if task.unanswerable and answer == registry.UNANSWERABLE:
-        return -1
+        return UNANSWERABLE_START
     if not answer:
         return None
     hint = row.get("hint")
@@ -253,34 +292,35 @@ def _locate(task: registry.Task, row: Row) -> int | None:
     return start if start >= 0 else None
 
 
-def _usable(task: registry.Task, rows: list[Row], split: str,
-            keep_unlocated: bool) -> tuple[list[Row], int]:
-    """Rows with a context and question, span rows with their answer_start; and the number of
-    span answers found nowhere in their context, which are dropped (train) or kept at -1."""
+def _usable(task: registry.Task, rows: list[Row], split: str) -> list[Row]:
+    """Rows with a context, question and answer; span rows with their answer_start, NOT_A_SPAN
+    (counted in a warning) where the answer is found nowhere in the context."""
     kept: list[Row] = []
     empty = unlocated = 0
     for row in rows:
-        if not row["context"].strip() or not row["question"].strip():
+        if not all(row[key].strip() for key in ("context", "question", "answer")):
             empty += 1
             continue
         if task.kind == registry.SPAN:
             start = _locate(task, row)
             if start is None:
                 unlocated += 1
-                if not keep_unlocated:
-                    continue
-                start = -1
+                start = NOT_A_SPAN
             row = {**row, "answer_start": start}
         kept.append(row)
     if empty:
         warnings.warn(f"decanlp {task.name}: dropped {empty} of {len(rows)} official {split} "
-                      "rows with an empty context or question", stacklevel=3)  # fmt: skip
+                      "rows with an empty context, question or answer", stacklevel=3)  # fmt: skip
     if unlocated:
-        fate = "kept with answer_start -1" if keep_unlocated else "dropped"
+        why = (" (decaNLP joins several answers with \", \")"
+               if task.name == "zre" else "")  # fmt: skip
+        use = ("span heads do not train on them" if split == "train"
+               else "span heads are scored on their text")  # fmt: skip
         warnings.warn(f"decanlp {task.name}: {unlocated} of {len(rows)} official {split} rows "
-                      f"have an answer not found in their context; {fate}",
+                      f"have an answer that is not a span of their context{why}; kept with "
+                      f"answer_start {NOT_A_SPAN} (not a span) as text targets, {use}",
                       stacklevel=3)  # fmt: skip
-    return kept, unlocated
+    return kept
 
 
 def _hold_out(task: registry.Task, rows: list[Row], seed: int,
@@ -291,12 +331,12 @@ def _hold_out(task: registry.Task, rows: list[Row], seed: int,
             [row for row, h in zip(rows, held, strict=True) if h])  # fmt: skip
 
 
-def _frame(task: registry.Task, rows: list[Row], unlocated: int) -> pd.DataFrame:
-    """The generated benchmark's columns and dtypes; span tasks also count the answers that
-    were not found in their context."""
+def _frame(task: registry.Task, rows: list[Row]) -> pd.DataFrame:
+    """The generated benchmark's columns and dtypes; span tasks also count their rows whose
+    answer is not a span of the context (`attrs["not_spans"]`)."""
     frame = rows_to_frame(task, rows)
     if task.kind == registry.SPAN:
-        frame.attrs["unlocated_answers"] = unlocated
+        frame.attrs["not_spans"] = int((frame["answer_start"] == NOT_A_SPAN).sum())
     return frame
 
 
@@ -471,38 +511,74 @@ def _sql(sql: dict[str, Any], headers: list[str]) -> str:
 
 
 def _deca_squad(task: registry.Task, root: Path) -> dict[str, list[Row]]:
-    paths = {"train": root / "squad" / "train-v1.1.json",
-             "test": root / "squad" / "dev-v1.1.json"}  # fmt: skip
+    folder = root / "squad"
+    paths = {"train": folder / "train-v1.1.json", "test": folder / "dev-v1.1.json"}
+    for path in paths.values():
+        version_2 = folder / path.name.replace("v1.1", "v2.0")
+        if not path.is_file() and version_2.is_file():
+            raise FileNotFoundError(
+                f"decanlp {task.name}: no {path}, only {version_2}, which is SQuAD 2.0; "
+                + _SQUAD_V1.format(folder=folder))
     _require(task.name, list(paths.values()))
     return {split: _squad_json(task, path) for split, path in paths.items()}
 
 
+_SQUAD_2_FIELDS = ("is_impossible", "plausible_answers")
+
+
 def _squad_json(task: registry.Task, path: Path) -> list[Row]:
-    """SQuAD v1.1 JSON: data -> paragraphs -> context, qas -> question, answers[0]."""
+    """SQuAD v1.1 JSON: data -> paragraphs -> context, qas -> question, answers (every distinct
+    text; the first is the target, at its answer_start)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise _fail(task.name, path, error.lineno, f"not JSON ({error.msg})") from None
+    newer = _squad_2_sign(data)
+    if newer:
+        raise ValueError(f"decanlp {task.name}: {path} is SQuAD 2.0 ({newer}); "
+                         + _SQUAD_V1.format(folder=path.parent))
     rows = []
     try:
         for document in data["data"]:
             for paragraph in document["paragraphs"]:
                 context = paragraph["context"]
                 for qa in paragraph["qas"]:
-                    first = qa["answers"][0]
+                    answers = qa["answers"]
+                    first = answers[0]
                     rows.append(_span_row(context, qa["question"], first["text"],
-                                          int(first["answer_start"])))
+                                          int(first["answer_start"]),
+                                          [_str(a["text"]) for a in answers[1:]]))
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise ValueError(f"decanlp {task.name}: {path} is not SQuAD v1.1 JSON (data -> "
                          f"paragraphs -> qas -> answers): {error!r}") from None
     return rows
 
 
+def _squad_2_sign(data: Any) -> str | None:
+    """What marks parsed SQuAD JSON as version 2.0, if anything: its `version`, or a question
+    with `is_impossible` / `plausible_answers`. None for v1.1 (and for malformed JSON, which
+    the reader reports)."""
+    try:
+        if str(data.get("version", "")).lstrip("v").startswith("2"):
+            return f"version {data['version']!r}"
+        for document in data["data"]:
+            for paragraph in document["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    newer = [f for f in _SQUAD_2_FIELDS if f in qa]
+                    if newer:
+                        return f"question {qa.get('id')!r} has {' and '.join(newer)}"
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return None
+
+
 def _deca_qa_jsonl(task: registry.Task, root: Path) -> dict[str, list[Row]]:
-    """QA-SRL and QA-ZRE: decaNLP's {context, question, answer} jsonl files (ZRE: fold 0)."""
+    """QA-SRL and QA-ZRE: decaNLP's {context, question, answer} jsonl files (ZRE: fold 0);
+    QA-SRL's `all_answers`, where present, are its other gold answers."""
     folder = root / "srl" if task.name == "srl" else _first_dir(root, "zre/relation_splits",
                                                                   "zre")
     paths = {"train": folder / "train.jsonl", "test": folder / "dev.jsonl"}
+    _raw_download(task.name, root, folder, paths)
     _require(task.name, list(paths.values()))
     out: dict[str, list[Row]] = {}
     for split, path in paths.items():
@@ -510,8 +586,24 @@ def _deca_qa_jsonl(task: registry.Task, root: Path) -> dict[str, list[Row]]:
         for line, record in _jsonl(task.name, path):
             context, question, answer = _texts(task.name, path, line, record,
                                                "context", "question", "answer")
-            out[split].append(_span_row(context, question, answer))
+            alternatives = record.get("all_answers", [])
+            if not isinstance(alternatives, list) or not all(
+                    isinstance(a, str) for a in alternatives):
+                raise _fail(task.name, path, line, "all_answers is not a list of text")
+            out[split].append(_span_row(context, question, answer, alternatives=alternatives))
     return out
+
+
+def _raw_download(task: str, root: Path, folder: Path, paths: dict[str, Path]) -> None:
+    """Fail with what to do where a jsonl file is missing but decaNLP's raw file is there."""
+    for path in paths.values():
+        raw = folder / RAW_FILES[task].format(split=path.stem)
+        if not path.is_file() and raw.is_file():
+            jsonl = " and ".join(str(p.relative_to(root)) for p in paths.values())
+            raise FileNotFoundError(
+                f"decanlp {task}: no {path}, but {raw} is there: that is the raw download; "
+                + _DECANLP_RUN.format(split=path.stem, task=task, jsonl=jsonl)
+                + (", or use source hub" if task in HUB_TASKS else ""))
 
 
 def _deca_winograd(task: registry.Task, root: Path) -> dict[str, list[Row]]:
@@ -727,10 +819,17 @@ def _hub_cnn_dm(task: registry.Task, root: Path) -> dict[str, list[Row]]:
 
 
 def _hub_squad(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+    """rajpurkar/squad: every distinct text of `answers.text`, the first at its offset. A row
+    without an answer is SQuAD 2.0's (rajpurkar/squad_v2), which has the same columns."""
     def convert(record: dict) -> Row:
         answers = record["answers"]
-        return _span_row(record["context"], record["question"], answers["text"][0],
-                         int(answers["answer_start"][0]))
+        texts = list(answers["text"])
+        if not texts:
+            raise ValueError("has no answer, as SQuAD 2.0's unanswerable questions have: this "
+                             "looks like rajpurkar/squad_v2; the paper and decaNLP use SQuAD "
+                             f"v1.1: {_hint(task.name, 'hub')}")
+        return _span_row(record["context"], record["question"], texts[0],
+                         int(answers["answer_start"][0]), [_str(t) for t in texts[1:]])
 
     return _hub_split(task, root, convert)
 

@@ -1,7 +1,9 @@
 """The generated GLUE-like benchmark: eight tasks with GLUE's names, types and metrics.
 
-Each task is a learnable function of sentences from the shared world (`world.py`) plus label
-noise, so single-task scores sit below 100 and transfer can go either way. Several tasks
+Each task is a learnable function of sentences from the shared world (`world.py`). Training
+and validation labels carry label noise (and STS-B scores a jitter), so a model cannot fit them
+exactly; test labels are the rule's own, so a model that learns the rule scores 100 and
+transfer differences are not masked by noise in the gold labels. Several tasks
 share input forms on purpose: MRPC, STS-B, MNLI and RTE are all pairs of event sentences made
 by one generator, CoLA and SST-2 single sentences, QQP pairs of questions. Without a prompt, a
 model cannot tell from the input alone which label space to answer in, and the pair tasks
@@ -14,6 +16,7 @@ a few hundred steps can learn them.
 
 from __future__ import annotations
 
+import functools
 import random
 import zlib
 from collections.abc import Callable
@@ -127,10 +130,13 @@ def _mrpc(rng: random.Random, genres: tuple[str, ...]) -> Example:
 STS_SCORES = {RESTATE: 5.0, SHORTEN: 3.75, ELABORATE: 2.5, NEGATE: 1.0}
 
 
-def _stsb(rng: random.Random, genres: tuple[str, ...]) -> Example:
-    """Similarity 0-5: graded by the operation, plus noise."""
+def _stsb(rng: random.Random, genres: tuple[str, ...], jitter: bool = True) -> Example:
+    """Similarity 0-5: graded by the operation, plus Gaussian jitter (score noise). Without
+    `jitter` the score is the operation's own; the jitter is drawn either way, so the random
+    stream, and every later input, is the same with and without it."""
     first, second, operation = _pair(rng, genres)
-    score = STS_SCORES[operation] + rng.gauss(0.0, 0.35)
+    noise = rng.gauss(0.0, 0.35)
+    score = STS_SCORES[operation] + (noise if jitter else 0.0)
     return {"sentence1": first, "sentence2": second}, round(min(5.0, max(0.0, score)), 2)
 
 
@@ -196,6 +202,12 @@ GENERATORS: dict[str, Callable[[random.Random, tuple[str, ...]], Example]] = {
     "rte": _rte,
 }
 
+RULE_GENERATORS: dict[str, Callable[[random.Random, tuple[str, ...]], Example]] = {
+    "stsb": functools.partial(_stsb, jitter=False),
+}
+"""Test-split variants of the generators whose own draw adds noise to the label: the same
+inputs and random draws, the rule's label (the others' labels are noise-free already)."""
+
 
 def task_rng(seed: int, task: str, purpose: str) -> random.Random:
     """An independent random stream per (seed, task, purpose): tasks don't share draws."""
@@ -208,26 +220,33 @@ def generate_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
     train and validation come from one pool of distinct inputs (validation is a held-out
     fraction of it); test inputs never occur in that pool. MNLI's mismatched test set is
     drawn from genres that training never sees.
+
+    Label noise (`cfg.label_noise`, and STS-B's score jitter) goes on the pool only; test
+    labels are the rule's. The pool is drawn first and the noise has its own random stream,
+    so train and validation rows do not depend on how the test rows are labelled.
     """
     task = registry.get_task(cfg.task)
     generate = GENERATORS[cfg.task]
+    rule = RULE_GENERATORS.get(cfg.task, generate)
     rng = task_rng(cfg.seed, cfg.task, "examples")
     noise = task_rng(cfg.seed, cfg.task, "noise")
     n_validation = max(1, round(cfg.train_size * cfg.validation_fraction))
     seen: set[tuple[str, ...]] = set()
 
-    def draw(n: int, genres: tuple[str, ...]) -> list[Example]:
+    def draw(n: int, genres: tuple[str, ...], noisy: bool) -> list[Example]:
         examples: list[Example] = []
         repeats = 0  # draws in a row that gave an input already seen
         while repeats < 5000:
-            fields, label = generate(rng, genres)
+            fields, label = (generate if noisy else rule)(rng, genres)
             key = tuple(fields[f] for f in task.fields)
             if key in seen:
                 repeats += 1
                 continue
             repeats = 0
             seen.add(key)
-            examples.append((fields, _add_noise(task, label, cfg.label_noise, noise)))
+            if noisy:
+                label = _add_noise(task, label, cfg.label_noise, noise)
+            examples.append((fields, label))
             if len(examples) == n:
                 return examples
         raise RuntimeError(
@@ -235,14 +254,14 @@ def generate_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
             f"lower train_size / test_size for this task"
         )
 
-    pool = draw(cfg.train_size, world.MATCHED_GENRES)
+    pool = draw(cfg.train_size, world.MATCHED_GENRES, noisy=True)
     splits = {
         "train": pool[n_validation:],
         "validation": pool[:n_validation],
-        "test": draw(cfg.test_size, world.MATCHED_GENRES),
+        "test": draw(cfg.test_size, world.MATCHED_GENRES, noisy=False),
     }
     if "test_mismatched" in task.test_splits:
-        splits["test_mismatched"] = draw(cfg.test_size, world.MISMATCHED_GENRES)
+        splits["test_mismatched"] = draw(cfg.test_size, world.MISMATCHED_GENRES, noisy=False)
     return {name: _frame(task, examples) for name, examples in splits.items()}
 
 

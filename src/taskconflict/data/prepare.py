@@ -3,7 +3,9 @@
 `results/<preset>/data/<benchmark>/<task>/<split>.parquet` with columns `idx`, the task's
 text fields (registry) and `label` (int class index, or float score for regression); span
 and sequence tasks have a text `answer` instead (span tasks also `answer_start`, the
-answer's character offset in the context, -1 when unanswerable).
+answer's character offset in the context, -1 when unanswerable, -2 when the gold answer is no
+span of the context). DecaNLP tasks also have `answers`, every distinct gold answer (a list,
+`answer` first), which evaluation scores against (`decanlp_generated.columns`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from taskconflict import registry
 from taskconflict.config import TaskDataConfig
 from taskconflict.data.glue_generated import generate_task
 from taskconflict.io import write_parquet
+from taskconflict.registry import NOT_A_SPAN
 
 
 def load_splits(cfg: TaskDataConfig, source_dir: str | Path | None = None
@@ -62,6 +65,18 @@ def check_splits(task: registry.Task, splits: dict[str, pd.DataFrame]) -> None:
             bad = frame.index[frame[column].isna() | (frame[column].str.strip() == "")]
             if len(bad):
                 raise ValueError(f"{task.name}/{name} row {bad[0]}: empty {column!r}")
+        if task.kind == registry.SPAN:
+            bad = frame.index[frame["answer_start"] < NOT_A_SPAN]
+            if len(bad):
+                raise ValueError(f"{task.name}/{name} row {bad[0]}: answer_start "
+                                 f"{frame['answer_start'][bad[0]]} below {NOT_A_SPAN}")
+        if "answers" in frame.columns:
+            bad = [i for i, answers, answer in zip(frame.index, frame["answers"], frame["answer"],
+                                                   strict=True)
+                   if len(answers) == 0 or answers[0] != answer]  # fmt: skip
+            if bad:
+                raise ValueError(f"{task.name}/{name} row {bad[0]}: answers "
+                                 f"{list(frame['answers'][bad[0]])} do not start with its answer")
         if task.kind == registry.CLASSIFICATION:
             bad = frame.index[~frame["label"].between(0, len(task.labels) - 1)]
             if len(bad):
