@@ -279,7 +279,7 @@ def conflict_rows(model, data, device, args) -> tuple[list[tuple[str, float]], f
     examples = args.conflict_examples
     micro = {t: [d.batch(list(range(i, i + 16))) for i in range(0, examples, 16)]
              for t, d in data.items()}
-    params = model.encoder_parameters()
+    params = list(model.encoder_parameters().values())
     padded = {t: [pad_to(b, PAPER_INPUT, PAPER_TARGET[args.benchmark]).to(device) for b in bs]
               for t, bs in micro.items()}
     ours16 = {t: [b.to(device) for b in bs] for t, bs in micro.items()}

@@ -42,6 +42,26 @@ def test_every_preset_loads(raw):
     paper = load_config(validated({**raw, "preset": "paper"}))
     assert paper.preset.models["small"].checkpoint == "google/t5-v1_1-small"
     assert not paper.preset.generated
+    # the paper's code: cosine schedule with 500 warm-up steps, conflict over the encoder
+    # blocks without layer norms, decoder.init_weights() (blocks only) for the re-init rows
+    train = paper.preset.train
+    assert (train.schedule, train.warmup_steps) == ("cosine", 500)
+    assert (train.conflict_parameters, train.decoder_reinit) == ("blocks-without-norms", "blocks")
+
+
+def test_canonical_runs_read_the_bare_input_unless_told_otherwise(raw):
+    """The paper's canonical runs use the bare input ('{}', '{} {}'); text-to-text T5's
+    prefixes. An explicit `prompts` still wins."""
+    from taskconflict.grid import all_cells
+
+    cells = all_cells(load_config(raw)).values()
+    canonical = {c.prompts for c in cells if c.architecture == "canonical"}
+    t2t_multi = {c.prompts for c in cells
+                 if c.architecture == "text-to-text-id" and c.multi_task}
+    assert canonical == {"null"} and t2t_multi == {"default"}
+    raw["experiments"]["table1"]["runs"][0]["prompts"] = ["default"]
+    table1 = load_config(validated(raw)).experiments["table1"]
+    assert table1.runs[0].prompts == ("default",) and table1.runs[1].prompts == ("null",)
 
 
 def benchmark(name):

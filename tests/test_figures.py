@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from taskconflict.config import default_prompts
 from taskconflict.conflict import gram_to_frame
 from taskconflict.figures import (
     cosine_heatmaps,
@@ -49,7 +50,8 @@ def fake_runs() -> list[tuple[Cell, pd.DataFrame]]:
                 parts.append(gram_to_frame(step, "encoder", ("cola", "rte"), gram(c_dir, x)))
                 # the decoder gets other numbers: they must not leak into the encoder figure
                 parts.append(gram_to_frame(step, "decoder", ("cola", "rte"), gram(-0.45, 9)))
-            runs.append((Cell("glue", "small", architecture, "multi", seed=seed),
+            runs.append((Cell("glue", "small", architecture, "multi", seed=seed,
+                              prompts=default_prompts(architecture)),
                          pd.concat(parts, ignore_index=True)))
     return runs
 

@@ -157,7 +157,8 @@ def test_gram_matrices_on_the_gpu_equal_the_cpus():
                for task, batch in random_batches(True).items()}
     grams = {}
     for device, model in ((CPU, cpu_model), (CUDA, gpu_model)):
-        parts = {"encoder": model.encoder_parameters(), "decoder": model.decoder_parameters()}
+        parts = {"encoder": list(model.encoder_parameters().values()),
+                 "decoder": list(model.decoder_parameters().values())}
         on_device = {task: [b.to(device) for b in bs] for task, bs in batches.items()}
         grams[device.type] = measure_grams(model, on_device, parts, "fp32")
         assert all(p.grad is None for p in model.parameters())

@@ -86,7 +86,7 @@ def test_a_local_checkpoint_is_used_in_place_with_the_recipes_dropout(checkpoint
     assert manifest == {"size": "small", "source": "local",
                         "location": str(checkpoint.resolve())}
     model = load_model(Cell("glue", "small", "text-to-text", "cola"), manifest["location"],
-                       ["cola"], dropout=0.0)
+                       ["cola"])
     assert model.t5.config.dropout_rate == 0.0  # the checkpoint says 0.1; the paper uses 0
 
 

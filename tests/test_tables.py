@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from taskconflict.config import default_prompts
 from taskconflict.grid import Cell
 from taskconflict.paper import load_paper_results, paper_score
 from taskconflict.registry import BENCHMARKS, TASKS
@@ -77,8 +78,9 @@ def fake_runs(seeds: tuple[int, ...] = (0, 1)) -> list[tuple[Cell, dict]]:
         for target in targets:
             for seed in seeds:
                 single_t2t = (architecture, mode) == ("text-to-text", "single-task")
+                bare = single_t2t or architecture == "canonical"  # the bare input
                 cell = Cell("glue", "small", architecture, target, seed=seed,
-                            prompts="null" if single_t2t else "default")
+                            prompts="null" if bare else "default")
                 runs.append((cell, metrics_for(cell)))
     # Runs that Table 1 must ignore: other prompt styles and the base model.
     decoy = metrics_for(Cell("glue", "small", "text-to-text", "multi"))
@@ -244,6 +246,7 @@ def variant_runs(architecture: str, mode: str, score: float, model: str = "small
     targets = ["multi"] if mode == "multi-task" else list(BENCHMARKS[benchmark])
     runs = []
     for target in targets:
+        variant.setdefault("prompts", default_prompts(architecture))
         cell = Cell(benchmark, model, architecture, target, **variant)
         tasks = BENCHMARKS[benchmark] if cell.multi_task else (target,)
         runs.append((cell, {"cell": cell.id, "tasks": {t: task_metrics(t, score)

@@ -124,7 +124,7 @@ def test_every_cell_is_trained_and_evaluated(smoke):
                         / "metrics.json").read_text())
     assert set(multi["tasks"]) == set(SMOKE_TASKS)
     assert multi["tasks"]["mnli"]["test_mismatched"]["examples"] == 60
-    conflict = pd.read_parquet(runs / "canonical" / "multi" / "default-default-pretrained"
+    conflict = pd.read_parquet(runs / "canonical" / "multi" / "null-default-pretrained"
                                / "seed0" / "conflict.parquet")
     assert sorted(conflict["step"].unique()) == [0, 20, 40]
     assert len(conflict) == 3 * 16 and set(conflict["part"]) == {"encoder"}
@@ -153,7 +153,7 @@ DECANLP = ("sst", "mnli_deca", "iwslt", "cnn_dm", "wikisql", "squad", "srl", "zr
 def test_decanlp_half_runs_every_head_and_metric(smoke):
     results = smoke / "results" / "smoke"
     runs = results / "runs" / "decanlp" / "small"
-    canonical = json.loads((runs / "canonical" / "multi" / "default-default-pretrained" / "seed0"
+    canonical = json.loads((runs / "canonical" / "multi" / "null-default-pretrained" / "seed0"
                             / "metrics.json").read_text())["tasks"]
     text = json.loads((runs / "text-to-text" / "multi" / "default-default-pretrained" / "seed0"
                        / "metrics.json").read_text())["tasks"]

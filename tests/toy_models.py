@@ -70,9 +70,9 @@ def interrupt_after_checkpoint(monkeypatch, step: int) -> list[int]:
 
     real_save, stop_at = train.save_state, [step]
 
-    def save_then_stop(path, key, model, optimizer, streams, loop):
-        real_save(path, key, model, optimizer, streams, loop)
-        if loop.step in stop_at:
+    def save_then_stop(*args):
+        real_save(*args)
+        if args[-1].step in stop_at:  # the LoopState
             raise Interrupted
 
     monkeypatch.setattr(train, "save_state", save_then_stop)

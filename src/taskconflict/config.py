@@ -57,6 +57,9 @@ class DataConfig:
     decaNLP's data root (.data/)."""
     hub: dict[str, str] = field(default_factory=dict)
     """Per-task hub dataset ids replacing the registry's (a mirror or a private copy)."""
+    stsb_target: str = "paper"
+    """How the render stage writes STS-B's score as its target (`prompts.STSB_TARGETS`):
+    paper, '{:.1f}' of the raw score as the paper's code does; t5, rounded to 0.2 first."""
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -125,6 +128,9 @@ class TrainConfig:
     """Examples per task per step."""
     lr_multi_task: float = 5e-4
     lr_single_task: float = 3e-4
+    schedule: str = "constant"
+    """The learning rate after `warmup_steps` of linear warm-up from 0: constant, or linear
+    or cosine decay to 0 at the last step (transformers' `get_scheduler`)."""
     warmup_steps: int = 0
     clip_norm: float = 5.0
     max_input_length: int = 256
@@ -139,6 +145,12 @@ class TrainConfig:
     """Measure conflict at step 0, every this many steps and at the end (0: never)."""
     conflict_batches: int = 4
     conflict_batch_size: int = 32
+    conflict_parameters: str = "blocks-without-norms"
+    """The tensors of each stack in which conflict is measured (`models.CONFLICT_PARAMETERS`):
+    by default the paper's code's, the blocks without layer norms or embedding."""
+    decoder_reinit: str = "blocks"
+    """What a re-initialised decoder starts afresh (`models.REINIT_SCOPES`): blocks (the
+    paper's code) or full (its embedding and LM head too)."""
     eval_batch_size: int = 64
     checkpoint_every: int = 500
     """Write a resumable checkpoint every this many steps (and at the last step, and on
@@ -196,6 +208,16 @@ class ModelSpec:
     @property
     def pretrained_here(self) -> bool:
         return self.shape is not None
+
+
+DEFAULT_PROMPTS = {"canonical": "null"}
+"""The prompt style of a run that names none: canonical heads read the bare input (the paper's
+canonical style, `'{}'` / `'{} {}'`: no task prefix, since each task has its own head); the
+text-to-text architectures T5's task prefixes."""
+
+
+def default_prompts(architecture: str) -> str:
+    return DEFAULT_PROMPTS.get(architecture, "default")
 
 
 @dataclass(frozen=True)
@@ -374,6 +396,7 @@ def _load_experiment(name: str, raw: dict[str, Any], preset: Preset, key: str) -
     runs = []
     for run in raw["runs"]:
         run = {k: tuple(v) if isinstance(v, list) else v for k, v in run.items()}
+        run.setdefault("prompts", (default_prompts(run["architecture"]),))
         for factor in ("prompts", "labels", "decoder"):
             if isinstance(run.get(factor), str):
                 run[factor] = (run[factor],)

@@ -85,8 +85,10 @@ def training_targets(path: Path, tokenizer, cfg: TrainConfig) -> list[list[int]]
 
 
 def score_text(task: registry.Task, predictions: list[str], data: TaskData) -> dict[str, float]:
-    """Text answers (spans, sequences) against the gold answer, with the task's metrics."""
-    references = [[answer] for answer in data.frame["answer"]]
+    """Text answers (spans, sequences) against every gold answer (`answers`, else `answer`),
+    with the task's metrics (the best over the answers; corpus-level metrics take the first)."""
+    references = ([list(answers) for answers in data.frame["answers"]] if "answers" in data.frame
+                  else [[answer] for answer in data.frame["answer"]])
     scores: dict[str, float] = {}
     for name in task.metrics:
         tables = {"headers": list(data.frame["headers"])} if name == "lfem" else {}
@@ -107,7 +109,7 @@ def evaluate_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path, weights: 
     devices.configure(device, cfg.precision)
     torch.set_num_threads(cfg.threads)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = load_model(cell, model_dir, list(data))
+    model = load_model(cell, model_dir, list(data), cfg)
     load_weights(model, weights)
     model.to(device).eval()
     results = {}

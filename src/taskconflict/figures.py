@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from taskconflict.conflict import conflict_curve, conflict_measures, frame_to_grams
-from taskconflict.grid import Cell, variant_name
+from taskconflict.grid import Cell, main_variant, variant_name
 from taskconflict.io import atomic_path
 from taskconflict.registry import CLASSIFICATION, TASKS
 
@@ -69,7 +69,7 @@ def figure2_data(runs: list[tuple[Cell, pd.DataFrame]], part: str = "encoder") -
     """Figure 2's lines: `conflict_lines` per architecture, over the default-variant runs."""
     data = conflict_lines(runs, lambda c: c.architecture,
                           lambda c: c.architecture in ARCHITECTURES
-                          and c.variant == variant_name(), part)
+                          and c.variant == main_variant(c.architecture), part)
     return data.rename(columns={"series": "architecture"})
 
 

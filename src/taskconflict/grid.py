@@ -10,15 +10,22 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from taskconflict.config import Config
+from taskconflict.config import Config, default_prompts
 
 MULTI = "multi"
 
 
 def variant_name(prompts: str = "default", labels: str = "default",
                  decoder: str = "pretrained") -> str:
-    """The `<prompts>-<labels>-<decoder>` part of a cell id (default: Table 1's variant)."""
+    """The `<prompts>-<labels>-<decoder>` part of a cell id (default: Table 1's text-to-text
+    variant)."""
     return f"{prompts}-{labels}-{decoder}"
+
+
+def main_variant(architecture: str, decoder: str = "pretrained") -> str:
+    """The variant of an architecture's Table 1 cells: its default prompts (canonical: the
+    bare input), T5's label words, and `decoder`."""
+    return variant_name(default_prompts(architecture), decoder=decoder)
 
 
 @dataclass(frozen=True)

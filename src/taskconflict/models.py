@@ -9,7 +9,10 @@
 Every model exposes the same two calls the training loop needs: `task_losses`, the mean loss
 of each task on its own batch from ONE encoder pass over the concatenated batches (their sum
 has the gradient of the multi-task objective), and `predict`. `encoder_parameters` and
-`decoder_parameters` name the parameters in which task conflict is measured.
+`decoder_parameters` name the tensors in which task conflict is measured: by default, as the
+paper's code, the stack's blocks without their layer norms, so that every architecture is
+measured on the same tensors (no embedding, which text-to-text shares with its decoder and
+LM head; `CONFLICT_PARAMETERS`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,27 @@ from taskconflict import registry
 
 IGNORE = -100
 ARCHITECTURES = ("canonical", "text-to-text-id", "text-to-text")
+
+CONFLICT_PARAMETERS = ("blocks-without-norms", "blocks", "stack")
+"""Which tensors of a T5 stack a conflict measurement reads. blocks-without-norms (the
+paper's code: names with "encoder" and without "layer_norm", so no embedding): the attention,
+feed-forward and relative-position tensors of the blocks; blocks: with their layer norms too;
+stack: every tensor of the stack, embedding and final layer norm included (in text-to-text
+the embedding is also the decoder's input and, where tied, the LM head)."""
+
+
+def stack_tensors(stack: nn.Module, rule: str, exclude: Sequence[nn.Parameter] = ()
+                  ) -> dict[str, nn.Parameter]:
+    """The tensors of a T5 stack (encoder or decoder) that `rule` selects, by their name in
+    the stack, leaving out any in `exclude` (a tensor another part already measures)."""
+    if rule not in CONFLICT_PARAMETERS:
+        raise ValueError(f"unknown conflict parameter set {rule!r}; known: "
+                         f"{', '.join(CONFLICT_PARAMETERS)}")
+    skip = {id(p) for p in exclude}
+    return {name: p for name, p in stack.named_parameters()
+            if id(p) not in skip
+            and (rule == "stack" or name.startswith("block."))
+            and not (rule == "blocks-without-norms" and "layer_norm" in name)}
 
 
 @dataclass
@@ -89,12 +113,16 @@ class MultiTaskModel(nn.Module):
     def task_losses(self, batches: dict[str, Batch]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def encoder_parameters(self) -> list[nn.Parameter]:
-        return list(self.encoder.parameters())
+    def encoder_parameters(self, rule: str = CONFLICT_PARAMETERS[0]
+                           ) -> dict[str, nn.Parameter]:
+        """The shared encoder's tensors that a conflict measurement reads (`stack_tensors`)."""
+        return stack_tensors(self.encoder, rule)
 
-    def decoder_parameters(self) -> list[nn.Parameter]:
-        """Decoder parameters shared by all tasks (none unless the decoder is shared)."""
-        return []
+    def decoder_parameters(self, rule: str = CONFLICT_PARAMETERS[0]
+                           ) -> dict[str, nn.Parameter]:
+        """The shared decoder's tensors that a conflict measurement reads, none that the
+        encoder also uses (empty unless every task shares the decoder)."""
+        return {}
 
     def predict(self, task: str, batch: Batch, tokenizer: PreTrainedTokenizerBase,
                 max_new_tokens: int) -> list:
@@ -118,8 +146,12 @@ class MultiTaskModel(nn.Module):
 
     def predict_teacher_forced(self, task: str, batch: Batch,
                                tokenizer: PreTrainedTokenizerBase) -> list[str]:
-        return tokenizer.batch_decode(self.teacher_forced_tokens(task, batch),
-                                      skip_special_tokens=True)
+        """The teacher-forced tokens as text up to the first end-of-sequence, as the paper's
+        code reads them (`split('</s>')[0]`): tokens predicted after it are not the answer."""
+        rows = self.teacher_forced_tokens(task, batch).tolist()
+        eos = tokenizer.eos_token_id
+        return tokenizer.batch_decode([row[:row.index(eos)] if eos in row else row
+                                       for row in rows], skip_special_tokens=True)
 
     def generator(self, task: str) -> T5ForConditionalGeneration:
         raise NotImplementedError
@@ -144,9 +176,9 @@ class TextToText(MultiTaskModel):
         return {task: _sequence_loss(logits[s], targets[s])
                 for task, s in _slices(batches).items()}
 
-    def decoder_parameters(self) -> list[nn.Parameter]:
-        shared = {id(p) for p in self.encoder.parameters()}
-        return [p for p in self.t5.decoder.parameters() if id(p) not in shared]
+    def decoder_parameters(self, rule: str = CONFLICT_PARAMETERS[0]
+                           ) -> dict[str, nn.Parameter]:
+        return stack_tensors(self.t5.decoder, rule, exclude=list(self.encoder.parameters()))
 
     def generator(self, task: str) -> T5ForConditionalGeneration:
         return self.t5
@@ -316,32 +348,48 @@ def _outputs(task: registry.Task) -> int:
 
 
 DECODER_INITS = ("pretrained", "reinit")
+REINIT_SCOPES = ("blocks", "full")
+"""What a re-initialised decoder starts afresh. blocks (the paper's code,
+`decoder.init_weights()`): the decoder's blocks and layer norms, while the shared embedding
+and the LM head keep their pre-trained weights; full: the embedding and LM head as well (the
+decoder then gets an embedding of its own, tied to its LM head)."""
 
 
-def reinitialise_decoder(t5: T5ForConditionalGeneration) -> None:
-    """Give `t5` the decoder and LM head of a freshly initialised T5 of the same config
-    (Table 3), in place. The encoder keeps its pre-trained weights and its own embedding:
-    the decoder gets a fresh embedding of its own, tied to its fresh LM head."""
+def reinitialise_decoder(t5: T5ForConditionalGeneration, scope: str = "blocks") -> None:
+    """Give `t5`'s decoder the weights a freshly initialised T5 of the same config has (T5's
+    own init scales), in place (Table 3); the encoder keeps its pre-trained weights.
+
+    The fresh values come from a new model, not from `decoder.init_weights()` as in the
+    paper's code: transformers 5 marks loaded tensors as initialised and its init functions
+    then leave them as they are, so that call no longer changes a loaded decoder."""
     fresh = T5ForConditionalGeneration(t5.config)
-    t5.decoder.embed_tokens = nn.Embedding(*fresh.shared.weight.shape)
-    t5.decoder.load_state_dict(fresh.decoder.state_dict())
-    t5.lm_head.weight = t5.decoder.embed_tokens.weight
+    with torch.no_grad():
+        t5.decoder.block.load_state_dict(fresh.decoder.block.state_dict())
+        t5.decoder.final_layer_norm.load_state_dict(fresh.decoder.final_layer_norm.state_dict())
+    if scope == "full":
+        t5.decoder.embed_tokens = nn.Embedding(*fresh.shared.weight.shape)
+        t5.decoder.embed_tokens.load_state_dict(fresh.decoder.embed_tokens.state_dict())
+        t5.lm_head.weight = t5.decoder.embed_tokens.weight
 
 
 def build_model(architecture: str, t5: T5ForConditionalGeneration, tasks: Sequence[str],
-                decoder: str = "pretrained") -> MultiTaskModel:
+                decoder: str = "pretrained", reinit_scope: str = "blocks") -> MultiTaskModel:
     """The architecture on `t5`; with decoder="reinit" every decoder it uses (the shared one,
-    or each task's copy) starts from a fresh initialisation instead of the pre-trained one."""
+    or each task's copy) starts from a fresh initialisation (`reinit_scope`) instead of the
+    pre-trained one."""
     builders = {"canonical": Canonical, "text-to-text-id": TextToTextID,
                 "text-to-text": TextToText}
     if architecture not in builders:
         raise ValueError(f"unknown architecture {architecture!r}; known: {ARCHITECTURES}")
     if decoder not in DECODER_INITS:
         raise ValueError(f"unknown decoder initialisation {decoder!r}; known: {DECODER_INITS}")
+    if reinit_scope not in REINIT_SCOPES:
+        raise ValueError(f"unknown decoder re-initialisation {reinit_scope!r}; known: "
+                         f"{REINIT_SCOPES}")
     model = builders[architecture](t5, tasks)
     if decoder == "reinit":
         generators = ([model.t5] if isinstance(model, TextToText)
                       else list(getattr(model, "decoders", {}).values()))
         for generator in generators:
-            reinitialise_decoder(generator)
+            reinitialise_decoder(generator, reinit_scope)
     return model

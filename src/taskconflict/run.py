@@ -41,7 +41,8 @@ def run_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path, data: dict[str
 
 
 def run_info(cell: Cell, cfg: TrainConfig, device: torch.device, costs: dict) -> dict:
-    """The run's device, versions, steps, wall time per phase, throughput and peak memory.
+    """The run's device, versions, steps, wall time per phase, throughput and peak memory, and
+the number of tensors and parameters in each part that conflict is measured in.
     Times and throughput cover the steps this process ran (`steps_timed`: fewer than `steps`
     after a resume)."""
     return {
@@ -59,4 +60,6 @@ def run_info(cell: Cell, cfg: TrainConfig, device: torch.device, costs: dict) ->
             costs["evaluation_s"], 1e-9),
         "peak_memory_mb": {"train": costs["train_peak_memory_mb"],
                            "evaluation": costs["evaluation_peak_memory_mb"]},
+        "conflict_parameters": {"rule": cfg.conflict_parameters,
+                                **costs["conflict_parameters"]},
     }

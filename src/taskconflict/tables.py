@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from taskconflict.config import default_prompts
 from taskconflict.grid import Cell, variant_name
 from taskconflict.io import atomic_path
 from taskconflict.paper import paper_score
@@ -80,14 +81,17 @@ def _row(architecture: str, mode: str, baseline: str = "", **variant: str) -> Ro
     return Row(label, architecture, mode, baseline=baseline, **variant)
 
 
-CANONICAL_SINGLE = _row("canonical", "single-task", paper_variant="single-task")
+CANONICAL_SINGLE = replace(_row("canonical", "single-task", prompts=default_prompts("canonical"),
+                                paper_variant="single-task"), label="canonical single-task")
+"""Canonical heads read the bare input (`config.DEFAULT_PROMPTS`), as the paper's canonical
+runs; the row's label need not say so."""
 T2T_SINGLE_NULL = _row("text-to-text", "single-task", prompts="null",
                        paper_variant="single-task null-prompt")
 T2T_SINGLE = replace(T2T_SINGLE_NULL, label="text-to-text single-task", paper_variant="single-task")
 """A single-task model has no other task to tell apart, so it sees the bare input: the paper's
 Table 2 null-prompt single-task row repeats its Table 1 single-task numbers cell for cell."""
-CANONICAL_MULTI = _row("canonical", "multi-task", CANONICAL_SINGLE.label,
-                       paper_variant="multi-task")
+CANONICAL_MULTI = replace(CANONICAL_SINGLE, label="canonical multi-task", mode="multi-task",
+                          baseline=CANONICAL_SINGLE.label, paper_variant="multi-task")
 T2T_MULTI = _row("text-to-text", "multi-task", T2T_SINGLE.label, paper_variant="multi-task")
 TABLE1 = TableSpec(1, "single- vs. multi-task training in three architectures", (
     CANONICAL_SINGLE, CANONICAL_MULTI, T2T_SINGLE,

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 from tqdm import tqdm
-from transformers import AutoTokenizer, T5ForConditionalGeneration
+from transformers import AutoTokenizer, T5ForConditionalGeneration, get_scheduler
 from transformers.utils import logging as hf_logging
 
 from taskconflict import checkpoint, devices, registry
@@ -60,13 +60,24 @@ def seed_everything(seed: int) -> None:
 
 
 def load_model(cell: Cell, model_dir: str | Path, tasks: list[str],
-               dropout: float = 0.0) -> MultiTaskModel:
+               cfg: TrainConfig | None = None) -> MultiTaskModel:
     """The cell's architecture on the pre-trained checkpoint folder, with the recipe's dropout
-    (google/t5-v1_1 ships with 0.1; the paper fine-tunes with 0)."""
+    (google/t5-v1_1 ships with 0.1; the paper fine-tunes with 0) and decoder
+    re-initialisation."""
+    cfg = cfg or TrainConfig()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    t5 = T5ForConditionalGeneration.from_pretrained(model_dir, dropout_rate=dropout)
-    return build_model(cell.architecture, t5, tasks, cell.decoder)
+    t5 = T5ForConditionalGeneration.from_pretrained(model_dir, dropout_rate=cfg.dropout)
+    return build_model(cell.architecture, t5, tasks, cell.decoder, cfg.decoder_reinit)
+
+
+def learning_rate_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
+    """transformers' schedule of the recipe: linear warm-up from 0 over `warmup_steps`, then
+    constant, or linear or cosine decay to 0 at the last step. Stepped after each update, so
+    step s (from 1) trains at the rate of s - 1 steps in (0 on the first warm-up step)."""
+    name = "constant_with_warmup" if cfg.schedule == "constant" else cfg.schedule
+    return get_scheduler(name, optimizer, num_warmup_steps=cfg.warmup_steps,
+                         num_training_steps=cfg.steps)
 
 
 @dataclass
@@ -154,20 +165,22 @@ def measure_conflict(model: MultiTaskModel, probes: dict[str, BatchStream],
 
 
 def save_state(path: Path, key: str, model: nn.Module, optimizer: torch.optim.Optimizer,
-               streams: dict[str, dict[str, BatchStream]], loop: LoopState) -> None:
+               schedule, streams: dict[str, dict[str, BatchStream]], loop: LoopState) -> None:
     checkpoint.save(path, key, {
         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
         "streams": {kind: {t: s.state() for t, s in group.items()}
                     for kind, group in streams.items()},
         "rng": checkpoint.rng_state(), "loop": dict(vars(loop)),
     })
 
 
-def restore_state(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer,
+def restore_state(state: dict, model: nn.Module, optimizer: torch.optim.Optimizer, schedule,
                   streams: dict[str, dict[str, BatchStream]]) -> LoopState:
     """Put a checkpoint's state back; the loop goes on after its step."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])  # moves the moments to the model's device
+    schedule.load_state_dict(state["schedule"])
     for kind, group in streams.items():
         for task, stream in group.items():
             stream.restore(state["streams"][kind][task])
@@ -189,7 +202,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
     out_dir = Path(out_dir)
     tasks = list(data)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = load_model(cell, model_dir, tasks, cfg.dropout).to(device)
+    model = load_model(cell, model_dir, tasks, cfg).to(device)
     model.train()
 
     # data: one seeded batch stream per task, and separate ones for conflict probes, so
@@ -206,14 +219,19 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
                   for t, d in train_data.items()},
     }
     measure = cell.multi_task and cfg.conflict_every > 0
-    parts = {"encoder": model.encoder_parameters()}
-    if cell.measure_decoder and model.decoder_parameters():
-        parts["decoder"] = model.decoder_parameters()
+    parts = {"encoder": model.encoder_parameters(cfg.conflict_parameters)}
+    if cell.measure_decoder and model.decoder_parameters(cfg.conflict_parameters):
+        parts["decoder"] = model.decoder_parameters(cfg.conflict_parameters)
+    conflict_parameters = {part: {"tensors": len(tensors),
+                                  "parameters": sum(p.numel() for p in tensors.values())}
+                           for part, tensors in parts.items()} if measure else {}
+    parts = {part: list(tensors.values()) for part, tensors in parts.items()}
 
     lr = cfg.lr_multi_task if cell.multi_task else cfg.lr_single_task
     params = [p for p in model.parameters() if p.requires_grad]
     # fused: one kernel for every parameter's update (CPU and GPU), not one per tensor
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
+    schedule = learning_rate_schedule(optimizer, cfg)
 
     # what a checkpoint is valid for: not the device, so a run may resume on another one
     checkpoint_path = out_dir / checkpoint.CHECKPOINT
@@ -228,7 +246,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
             loop.conflict += measure_conflict(model, streams["probe"], parts, cfg, 0, device)
             costs["conflict_s"] += time.perf_counter() - started
     else:
-        loop = restore_state(resumed, model, optimizer, streams)
+        loop = restore_state(resumed, model, optimizer, schedule, streams)
         print(f"{cell.id}: resuming after step {loop.step}", file=sys.stderr)
 
     first = loop.step + 1
@@ -238,10 +256,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
         progress = tqdm(range(first, cfg.steps + 1), desc=cell.id, unit="step",
                         file=sys.stderr, mininterval=2.0, initial=first - 1, total=cfg.steps)
         for step in progress:
-            current_lr = lr * min(1.0, step / cfg.warmup_steps) if cfg.warmup_steps else lr
-            for group in optimizer.param_groups:
-                group["lr"] = current_lr
-
+            current_lr = schedule.get_last_lr()[0]
             batches = {task: stream.next() for task, stream in streams["train"].items()}
             costs["examples"] += sum(len(b) for b in batches.values())
             costs["tokens"] += sum(int(b.attention_mask.sum()) for b in batches.values())
@@ -259,6 +274,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
                     f"{cell.id}: out of memory at step {step} ({cfg.batch_size} examples per "
                     f"task, inputs up to {width} tokens); lower train.batch_size or "
                     "max_input_length, or raise the job's memory (resources.mem_mb)") from error
+            schedule.step()
 
             loop.add(step, losses, grad_norm)
             if step % cfg.log_every == 0 or step == cfg.steps:
@@ -273,7 +289,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
 
             every = cfg.checkpoint_every
             if stop or step == cfg.steps or (every and step % every == 0):
-                save_state(checkpoint_path, key, model, optimizer, streams, loop)
+                save_state(checkpoint_path, key, model, optimizer, schedule, streams, loop)
             if stop:
                 progress.close()
                 name = signal.Signals(stop.signal).name
@@ -297,7 +313,8 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
             "train_s": train_s, "conflict_s": costs["conflict_s"],
             "steps_per_s": steps_run / train_s, "examples_per_s": costs["examples"] / train_s,
             "input_tokens_per_s": costs["tokens"] / train_s,
-            "train_peak_memory_mb": memory["peak_memory_mb"]}
+            "train_peak_memory_mb": memory["peak_memory_mb"],
+            "conflict_parameters": conflict_parameters}
 
 
 def out_of_memory(error: BaseException) -> bool:
