@@ -255,8 +255,10 @@ def test_wikisql_sql_parses_against_the_rows_own_headers(deca):
     aggregations = set()
     for row in rows(deca["wikisql"]):
         headers = list(row["headers"])
-        assert 3 <= len(headers) <= 5 and len(set(headers)) == len(headers)
-        assert row["context"].startswith(f"the table has columns {' , '.join(headers)} and ")
+        assert 2 <= len(headers) <= 3 and len(set(headers)) == len(headers)
+        # decaNLP's context without its SQL key words (dg.WIKISQL_CONTEXT)
+        assert row["context"].startswith(f"the table has columns {' , '.join(headers)} -- ")
+        assert "key words" not in row["context"]
         form = dg.parse_sql(row["answer"], headers)
         assert form is not None, row
         assert dg.render_sql(form) == row["answer"]
@@ -346,3 +348,14 @@ def test_corpus_holds_decanlp_forms_but_never_a_tasks_pair():
                    for g in world.GENRES for v in g.verbs), doc
     assert all(" -- " not in d and "?" not in d for d in sql)  # SQL without its question
     assert all("select " not in d.split(" -- ")[1] for d in tables)  # questions without SQL
+
+
+def test_a_tenth_of_winograd_test_schemas_name_deeds_training_never_shows():
+    """Their doers are stated only in the pre-training corpus (dg.UNSEEN_TEST_SHARE)."""
+    splits = dg.generate_decanlp_task(cfg("winograd"))
+    seen = {dg.doer(v) for g in world.MATCHED_GENRES for v in world.GENRE_BY_NAME[g].verbs}
+    unseen = {dg.doer(v) for g in world.MISMATCHED_GENRES for v in world.GENRE_BY_NAME[g].verbs}
+    assert set(splits["train"]["answer"]) <= seen and set(splits["validation"]["answer"]) <= seen
+    test = splits["test"]["answer"]
+    assert test.isin(unseen).sum() == round(len(test) * dg.UNSEEN_TEST_SHARE["winograd"])
+    assert test.isin(seen | unseen).all()

@@ -93,8 +93,9 @@ POSITIVE = {w for s, v in world.OPINION_VERBS if s > 0 for f in v.forms for w in
 
 
 def sst2_rule(sentence):
-    """The generator's own rule, re-derived from the text: verb polarity, flipped by 'not'."""
-    words = sentence.split()
+    """The generator's own rule, re-derived from the text: the first clause's verb polarity,
+    flipped by 'not' (a second person's opposite opinion after a comma does not count)."""
+    words = sentence.split(" , ")[0].split()
     positive = any(w in POSITIVE for w in words)
     return int(positive != ("not" in words))
 
@@ -103,6 +104,10 @@ def test_sst2_labels_follow_a_rule_up_to_the_label_noise():
     clean = generate_task(cfg("sst2", label_noise=0.0))["train"]
     rule = clean["sentence"].map(sst2_rule)
     assert (rule == clean["label"]).all()
+    contrasted = clean["sentence"].str.contains(" , ")
+    assert 0.15 < contrasted.mean() < 0.35  # CONTRASTED: a second, opposite opinion follows
+    assert (clean.loc[contrasted, "sentence"].map(lambda s: sst2_rule(s.split(" , ")[1]))
+            != clean.loc[contrasted, "label"]).all()
     noisy = generate_task(cfg("sst2", label_noise=0.2))["train"]
     agreement = (noisy["sentence"].map(sst2_rule) == noisy["label"]).mean()
     assert 0.72 < agreement < 0.88
@@ -233,3 +238,18 @@ def test_generation_is_independent_per_task():
     generate_task(cfg("sst2", train_size=50))
     assert a.equals(generate_task(cfg("cola"))["train"])
     assert np.array_equal(a["label"], generate_task(cfg("cola"))["train"]["label"])
+
+
+def test_some_contradictions_replace_a_detail_instead_of_denying():
+    """REPLACE: another person, thing, place or time, no negation word; MRPC reads the same
+    pairs as different, STS-B scores them between elaborated and negated."""
+    from taskconflict.data.glue_generated import REPLACE
+
+    frame = generate_task(cfg("mnli", label_noise=0.0))["train"]
+    contradictions = frame[frame["label"] == 2]
+    undenied = contradictions[~contradictions["hypothesis"].str.contains(r"\bnot\b")]
+    share = len(undenied) / len(frame)
+    assert 0.05 < share < 0.15  # PAIR_OPERATIONS gives REPLACE 0.1
+    for premise, hypothesis in zip(undenied["premise"], undenied["hypothesis"], strict=True):
+        assert premise != hypothesis
+    assert STS_SCORES["negate"] < STS_SCORES[REPLACE] < STS_SCORES["elaborate"]

@@ -291,11 +291,14 @@ def answer(fact: Fact, asked: str, rng: random.Random) -> str:
 
 
 def opinion(rng: random.Random, genres: tuple[str, ...] = MATCHED_GENRES,
-            agreement: float = 0.6) -> tuple[str, int]:
+            agreement: float = 0.6, contrast: bool = False) -> tuple[str, int]:
     """A sentence of someone's opinion of a thing, and its polarity (+1 / -1).
 
     The polarity is the opinion verb's, flipped by negation. An evaluative adjective, when
-    present, agrees with it only `agreement` of the time: a cue, not the answer.
+    present, agrees with it only `agreement` of the time: a cue, not the answer. With
+    `contrast`, a second person's opposite opinion of the same thing follows ("emma liked the
+    car , paul hated the car ."): the polarity stays the first clause's, so a model must read
+    whose opinion comes first rather than count opinion words.
     """
     fact = random_fact(rng, genres)
     sign, verb = rng.choice(OPINION_VERBS)
@@ -311,6 +314,10 @@ def opinion(rng: random.Random, genres: tuple[str, ...] = MATCHED_GENRES,
         noun = f"{rng.choice(ADJECTIVES[fact.adjective])} {noun}"
     verb_phrase = f"did not {base}" if negated else past
     words = [PEOPLE[fact.subject], verb_phrase, "the", noun, *_adjuncts(fact)]
+    if contrast:
+        other = rng.choice([p for i, p in enumerate(PEOPLE) if i != fact.subject])
+        _, opposite = rng.choice([(s, v) for s, v in OPINION_VERBS if s == -polarity])
+        words += [",", other, rng.choice(opposite.forms)[1], "the", noun.split()[-1]]
     return " ".join(words) + " .", polarity
 
 
