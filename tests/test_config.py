@@ -154,3 +154,14 @@ def test_preset_switch_on_the_command_line(workdir):
     # the four GLUE and nine DecaNLP tasks of the smoke preset
     assert jobs["prepare_data"] + jobs["prepare_data_with_test_mismatched"] == 4 + 9
     assert "results/smoke/" in result.stdout and "results/demo/" not in result.stdout
+
+
+@pytest.mark.parametrize("key, value", [
+    ("schedule", "step"), ("conflict_parameters", "all"), ("decoder_reinit", "half"),
+    ("warmup_steps", -1),
+])
+def test_schema_rejects_an_unknown_recipe_choice(raw, key, value):
+    bad = copy.deepcopy(raw)
+    bad["presets"]["demo"]["train"][key] = value
+    with pytest.raises(Exception, match=key):
+        validated(bad)

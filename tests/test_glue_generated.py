@@ -253,3 +253,8 @@ def test_some_contradictions_replace_a_detail_instead_of_denying():
     for premise, hypothesis in zip(undenied["premise"], undenied["hypothesis"], strict=True):
         assert premise != hypothesis
     assert STS_SCORES["negate"] < STS_SCORES[REPLACE] < STS_SCORES["elaborate"]
+
+
+def test_mrpc_pairs_are_half_restatements_so_no_class_is_a_majority():
+    frame = generate_task(cfg("mrpc", label_noise=0.0))["train"]
+    assert frame["label"].mean() == pytest.approx(0.5, abs=0.04)

@@ -114,9 +114,17 @@ PAIR_OPERATIONS = ((RESTATE, 0.33), (SHORTEN, 0.17), (ELABORATE, 0.22), (NEGATE,
                    (REPLACE, 0.1))
 
 
-def _pair(rng: random.Random, genres: tuple[str, ...]) -> tuple[str, str, str]:
+_OTHERS = sum(w for op, w in PAIR_OPERATIONS if op != RESTATE)
+MRPC_OPERATIONS = tuple((op, 0.5 if op == RESTATE else 0.5 * w / _OTHERS)
+                        for op, w in PAIR_OPERATIONS)
+"""MRPC's draws: restatements (its one positive class) half of the pairs, the other
+operations in PAIR_OPERATIONS' proportions, so that neither class is a majority to lean on."""
+
+
+def _pair(rng: random.Random, genres: tuple[str, ...],
+          operations: tuple[tuple[str, float], ...] = PAIR_OPERATIONS) -> tuple[str, str, str]:
     fact = world.random_fact(rng, genres, p_optional=0.8)
-    operation = rng.choices(*zip(*PAIR_OPERATIONS, strict=True))[0]
+    operation = rng.choices(*zip(*operations, strict=True))[0]
     optional = [s for s in world.OPTIONAL_SLOTS if getattr(fact, s) is not None]
     if operation == SHORTEN and not optional:
         operation = RESTATE
@@ -139,7 +147,7 @@ def _pair(rng: random.Random, genres: tuple[str, ...]) -> tuple[str, str, str]:
 
 def _mrpc(rng: random.Random, genres: tuple[str, ...]) -> Example:
     """Paraphrase: only a full restatement says the same; fewer or more details do not."""
-    first, second, operation = _pair(rng, genres)
+    first, second, operation = _pair(rng, genres, MRPC_OPERATIONS)
     return {"sentence1": first, "sentence2": second}, int(operation == RESTATE)
 
 
