@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 import torch
-from toy_models import TASKS, random_batches
+from toy_models import TASKS, hand_gram, random_batches
 from transformers import T5Config, T5ForConditionalGeneration
 
 from taskconflict.config import TrainConfig
@@ -94,13 +94,7 @@ def test_conflict_gram_reads_only_the_chosen_tensors():
     model = build_model("text-to-text", tied_t5(), TASKS)
     batches = random_batches(generative=True)
     tensors = list(model.encoder_parameters().values())
-    vectors = []
-    for task, batch in batches.items():
-        grads = torch.autograd.grad(model.task_losses({task: batch})[task], tensors,
-                                    allow_unused=True)
-        vectors.append(torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
-                                  for g, p in zip(grads, tensors, strict=True)]).double())
-    expected = torch.stack(vectors) @ torch.stack(vectors).T
+    expected = hand_gram(model, batches, tensors)
     model.eval()  # the probe measures in eval mode; tiny_t5 has no dropout
     gram = measure_grams(model, {t: [b] for t, b in batches.items()}, {"encoder": tensors})
     torch.testing.assert_close(torch.as_tensor(gram["encoder"]), expected, rtol=1e-4,

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 import torch
-from toy_models import TASKS, random_batches, tiny_t5
+from toy_models import TASKS, hand_gram, random_batches, tiny_t5
 from transformers import T5ForConditionalGeneration
 
 from taskconflict.batches import STEP_MODES, step_groups
@@ -77,13 +77,7 @@ def test_conflict_probe_gram_matches_hand_computed_gradients():
     model = build_model("text-to-text", tiny_t5(), TASKS)
     batches = random_batches(generative=True)
     params = list(model.encoder_parameters().values())
-    vectors = []
-    for task, batch in batches.items():
-        grads = torch.autograd.grad(model.task_losses({task: batch})[task], params,
-                                    allow_unused=True)
-        vectors.append(torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
-                                  for g, p in zip(grads, params, strict=True)]))
-    expected = torch.stack(vectors).double() @ torch.stack(vectors).double().T
+    expected = hand_gram(model, batches, params)
     grams = measure_grams(model, {t: [b] for t, b in batches.items()}, {"encoder": params})
     assert grams["encoder"].shape == (3, 3)
     torch.testing.assert_close(torch.tensor(grams["encoder"]), expected, rtol=1e-4, atol=1e-8)

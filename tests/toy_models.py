@@ -14,6 +14,18 @@ def tiny_t5(vocab: int = 64) -> T5ForConditionalGeneration:
     return T5ForConditionalGeneration(config)
 
 
+def hand_gram(model, batches, tensors) -> torch.Tensor:
+    """The float64 Gram matrix of each task's gradient over `tensors` (one batch per task),
+    by plain autograd: the reference a conflict probe is checked against."""
+    vectors = []
+    for task, batch in batches.items():
+        grads = torch.autograd.grad(model.task_losses({task: batch})[task], tensors,
+                                    allow_unused=True)
+        vectors.append(torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
+                                  for g, p in zip(grads, tensors, strict=True)]).double())
+    return torch.stack(vectors) @ torch.stack(vectors).T
+
+
 def random_batches(generative: bool, seed: int = 1):
     """One batch per task of TASKS, of different sizes and widths, one row right-padded:
     token targets for the generative architectures, labels or scores for canonical heads."""

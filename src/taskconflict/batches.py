@@ -38,6 +38,11 @@ class TaskData:
     """The rows a training stream draws (None: all): span targets leave out the NOT_A_SPAN rows
     and the answers truncation cut off, which evaluation still predicts and scores by text."""
 
+    @property
+    def drawable(self) -> list[int] | range:
+        """The rows a training stream draws from: `trainable`, or all of them."""
+        return self.trainable if self.trainable is not None else range(len(self))
+
     def span_text(self, row: int, span: tuple[int, int] | None) -> str:
         """The input text between two token positions; "unanswerable" for no span."""
         if span is None or self.offsets is None:
@@ -159,7 +164,7 @@ class BatchStream:
     training stream may draw, `TaskData.trainable`)."""
 
     def __init__(self, data: TaskData, batch_size: int, seed: int):
-        if data.trainable is not None and not data.trainable:
+        if not data.drawable:
             raise ValueError(f"{data.task.name}: no row to train a span head on: none of the "
                              f"{len(data)} gold answers is a span of the (truncated) input")
         self.data = data
@@ -168,13 +173,10 @@ class BatchStream:
         self.order: list[int] = []
 
     def next(self) -> Batch:
-        rows = self.data.trainable
+        rows = self.data.drawable
         while len(self.order) < self.batch_size:
-            if rows is None:
-                self.order += torch.randperm(len(self.data), generator=self.generator).tolist()
-            else:
-                self.order += [rows[i] for i in
-                               torch.randperm(len(rows), generator=self.generator).tolist()]
+            self.order += [rows[i] for i in
+                           torch.randperm(len(rows), generator=self.generator).tolist()]
         indices, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
         return self.data.batch(indices)
 

@@ -71,13 +71,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from taskconflict import registry
-from taskconflict.data.decanlp_generated import (
-    NOT_A_SPAN,
-    UNANSWERABLE_START,
-    render_sql,
-    rows_to_frame,
-)
+from taskconflict.data.decanlp_generated import render_sql, rows_to_frame
 from taskconflict.data.holdout import held_out
+from taskconflict.registry import NOT_A_SPAN, UNANSWERABLE_START
 
 LAYOUTS = ("decanlp", "hub")
 HUB_TASKS = tuple(t for t in registry.BENCHMARKS["decanlp"] if registry.get_task(t).hub)
