@@ -14,7 +14,7 @@ SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 
 def validated(raw):
-    """As the Snakefile does: the JSON schema (which also fills in defaults), then load."""
+    """As the Snakefile does: the JSON schema, then load (defaults come from the typed config)."""
     raw = copy.deepcopy(raw)
     validate(raw, SCHEMA)
     return raw
@@ -61,7 +61,8 @@ def test_canonical_runs_read_the_bare_input_unless_told_otherwise(raw):
     assert canonical == {"null"} and t2t_multi == {"default"}
     raw["experiments"]["table1"]["runs"][0]["prompts"] = ["default"]
     table1 = load_config(validated(raw)).experiments["table1"]
-    assert table1.runs[0].prompts == ("default",) and table1.runs[1].prompts == ("null",)
+    assert table1.runs[0].levels["prompts"] == ("default",)
+    assert table1.runs[1].levels["prompts"] == ("null",)
 
 
 def benchmark(name):
@@ -94,8 +95,10 @@ def test_a_preset_can_run_an_experiment_on_some_of_its_benchmarks(raw):
 
 def test_experiments_expand_factor_lists(raw):
     table2 = load_config({**raw, "preset": "smoke"}).experiments["table2"]
-    assert table2.runs[1].prompts == ("null", "default", "diverse")
-    assert table2.runs[0].labels == ("default",)  # schema default, applied at validation
+    assert table2.runs[1].levels["prompts"] == ("null", "default", "diverse")
+    assert table2.runs[0].levels["output_space"] == ("default",)  # the factor's default
+    figure4 = load_config({**raw, "preset": "smoke"}).experiments["figure4"]
+    assert figure4.runs[0].levels["output_space"] == ("default", "overlapping", "distinct")
 
 
 @pytest.mark.parametrize(

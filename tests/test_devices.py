@@ -37,9 +37,9 @@ from taskconflict.batches import TaskData, eval_batches
 from taskconflict.config import ConfigError, TrainConfig, load_config, to_json
 from taskconflict.evaluate import evaluate_cell, max_answer_tokens, predict_split
 from taskconflict.grid import Cell
-from taskconflict.models import build_model, fp32
+from taskconflict.models import build_model, fp32, load_model
 from taskconflict.run import RUN_INFO
-from taskconflict.train import load_model, multitask_step, train_cell
+from taskconflict.train import multitask_step, train_cell
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 CELL = Cell("glue", "small", "text-to-text", "multi", seed=5)

@@ -28,8 +28,9 @@ from taskconflict import checkpoint, devices, train
 from taskconflict.batches import resolve_step_mode
 from taskconflict.config import TrainConfig, load_config
 from taskconflict.evaluate import evaluate_cell
+from taskconflict.factors import ARCHITECTURE
 from taskconflict.grid import Cell
-from taskconflict.models import ARCHITECTURES, build_model
+from taskconflict.models import build_model
 from taskconflict.probe import measure_grams
 from taskconflict.run import RUN_INFO, run_cell, run_info
 from taskconflict.train import train_cell
@@ -124,7 +125,7 @@ def test_run_cell_writes_run_info_naming_the_gpu(toy_run_inputs, tmp_path, monke
     assert not (tmp_path / "out" / checkpoint.CHECKPOINT).exists()
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", ARCHITECTURE.names)
 def test_fp32_step_on_the_gpu_equals_the_cpus(architecture):
     """With TF32 off, the GPU computes the CPU's step up to summation order."""
     devices.configure(CUDA, "fp32")

@@ -9,14 +9,10 @@ import torch
 from toy_models import TASKS, hand_gram, random_batches
 from transformers import T5Config, T5ForConditionalGeneration
 
+from taskconflict import factors
 from taskconflict.config import TrainConfig
 from taskconflict.grid import Cell
-from taskconflict.models import (
-    ARCHITECTURES,
-    CONFLICT_PARAMETERS,
-    DECODER_INITS,
-    build_model,
-)
+from taskconflict.models import build_model
 from taskconflict.run import run_cell
 from taskconflict.train import learning_rate_schedule
 
@@ -42,12 +38,12 @@ ENCODER_TENSORS = 2 * (4 + 3) + 1
 ENCODER_NORMS = 2 * 2 + 1  # two per block, and the final one
 
 
-@pytest.mark.parametrize("decoder", DECODER_INITS)
+@pytest.mark.parametrize("decoder", factors.DECODER.names)
 def test_every_architecture_measures_conflict_on_the_same_encoder_tensors(decoder):
     """The paper's code's rule: encoder tensors without layer norms and without the
     embedding (which text-to-text shares with its decoder and tied LM head)."""
     names = {}
-    for architecture in ARCHITECTURES:
+    for architecture in factors.ARCHITECTURE.names:
         model = build_model(architecture, tied_t5(), TASKS, decoder=decoder)
         tensors = model.encoder_parameters()
         names[architecture] = sorted(tensors)
@@ -63,7 +59,8 @@ def test_every_architecture_measures_conflict_on_the_same_encoder_tensors(decode
 
 def test_the_other_conflict_parameter_sets_add_norms_then_the_embedding():
     model = build_model("text-to-text", tied_t5(), TASKS)
-    sizes = {rule: len(model.encoder_parameters(rule)) for rule in CONFLICT_PARAMETERS}
+    sizes = {rule: len(model.encoder_parameters(rule))
+             for rule in factors.CONFLICT_PARAMETERS.names}
     assert sizes == {"blocks-without-norms": ENCODER_TENSORS,
                      "blocks": ENCODER_TENSORS + ENCODER_NORMS - 1,  # no final norm
                      "stack": ENCODER_TENSORS + ENCODER_NORMS + 1}   # and the embedding
@@ -71,8 +68,8 @@ def test_the_other_conflict_parameter_sets_add_norms_then_the_embedding():
         model.encoder_parameters("all")
 
 
-@pytest.mark.parametrize("decoder", DECODER_INITS)
-@pytest.mark.parametrize("rule", CONFLICT_PARAMETERS)
+@pytest.mark.parametrize("decoder", factors.DECODER.names)
+@pytest.mark.parametrize("rule", factors.CONFLICT_PARAMETERS.names)
 def test_the_decoder_part_holds_no_tensor_the_encoder_uses(rule, decoder):
     model = build_model("text-to-text", tied_t5(), TASKS, decoder=decoder)
     encoder = {id(p) for p in model.encoder.parameters()}

@@ -16,17 +16,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from taskconflict.config import default_prompts
-from taskconflict.grid import Cell
+from taskconflict.factors import variant_name
+from taskconflict.grid import Cell, main_variant
 from taskconflict.paper import load_paper_results, paper_score
 from taskconflict.registry import BENCHMARKS, TASKS
 from taskconflict.tables import (
+    TABLE1,
     TABLE2,
     TABLE3,
     TABLE4,
     build_table,
     caption,
-    table1,
     tex_escape,
     write_table,
 )
@@ -80,11 +80,12 @@ def fake_runs(seeds: tuple[int, ...] = (0, 1)) -> list[tuple[Cell, dict]]:
                 single_t2t = (architecture, mode) == ("text-to-text", "single-task")
                 bare = single_t2t or architecture == "canonical"  # the bare input
                 cell = Cell("glue", "small", architecture, target, seed=seed,
-                            prompts="null" if bare else "default")
+                            variant=variant_name(prompts="null" if bare else "default"))
                 runs.append((cell, metrics_for(cell)))
     # Runs that Table 1 must ignore: other prompt styles and the base model.
     decoy = metrics_for(Cell("glue", "small", "text-to-text", "multi"))
-    runs.append((Cell("glue", "small", "text-to-text", "multi", prompts="null"), decoy))
+    null = variant_name(prompts="null")
+    runs.append((Cell("glue", "small", "text-to-text", "multi", null), decoy))
     runs.append((Cell("glue", "small", "text-to-text", "cola"), decoy))
     runs.append((Cell("glue", "base", "text-to-text", "multi"), decoy))
     return runs
@@ -92,7 +93,7 @@ def fake_runs(seeds: tuple[int, ...] = (0, 1)) -> list[tuple[Cell, dict]]:
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    return table1(fake_runs(), "glue")
+    return build_table(TABLE1, fake_runs(), "glue")
 
 
 def at(frame: pd.DataFrame, row: str, task: str) -> pd.Series:
@@ -177,7 +178,7 @@ def test_paper_module() -> None:
 
 
 def test_single_seed_has_no_std() -> None:
-    frame = table1(fake_runs(seeds=(0,)), "glue")
+    frame = build_table(TABLE1, fake_runs(seeds=(0,)), "glue")
     cola = at(frame, "canonical single-task", "cola")
     assert cola["mean"] == 40.0 and math.isnan(cola["std"]) and cola["seeds"] == 1
 
@@ -186,7 +187,7 @@ def test_only_present_tasks_are_columns() -> None:
     runs = [(c, m) for c, m in fake_runs() if c.multi_task or c.tasks in ("rte", "cola")]
     runs = [(c, {**m, "tasks": {t: v for t, v in m["tasks"].items() if t in ("rte", "cola")}})
             for c, m in runs]
-    frame = table1(runs, "glue")
+    frame = build_table(TABLE1, runs, "glue")
     assert list(pd.unique(frame["task"])) == ["cola", "rte", "avg"]
     avg = at(frame, "canonical single-task", "avg")
     assert avg["mean"] == pytest.approx(((40 + 80) / 2 + (50 + 90) / 2) / 2)
@@ -196,7 +197,7 @@ def test_only_present_tasks_are_columns() -> None:
 def test_duplicate_runs_are_an_error() -> None:
     runs = fake_runs()
     with pytest.raises(ValueError, match="two runs"):
-        table1([*runs, runs[0]], "glue")
+        build_table(TABLE1, [*runs, runs[0]], "glue")
 
 
 def test_write_table(frame: pd.DataFrame, tmp_path: Path) -> None:
@@ -232,7 +233,7 @@ def test_tex_escape() -> None:
 
 
 def test_no_runs_does_not_crash(tmp_path: Path) -> None:
-    frame = table1([], "glue")
+    frame = build_table(TABLE1, [], "glue")
     assert frame["mean"].isna().all() and len(frame) == 5
     write_table(frame, tmp_path / "empty")
     assert "–" in (tmp_path / "empty.md").read_text(encoding="utf-8")
@@ -246,8 +247,7 @@ def variant_runs(architecture: str, mode: str, score: float, model: str = "small
     targets = ["multi"] if mode == "multi-task" else list(BENCHMARKS[benchmark])
     runs = []
     for target in targets:
-        variant.setdefault("prompts", default_prompts(architecture))
-        cell = Cell(benchmark, model, architecture, target, **variant)
+        cell = Cell(benchmark, model, architecture, target, main_variant(architecture, **variant))
         tasks = BENCHMARKS[benchmark] if cell.multi_task else (target,)
         runs.append((cell, {"cell": cell.id, "tasks": {t: task_metrics(t, score)
                                                        for t in tasks}}))

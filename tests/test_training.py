@@ -12,8 +12,9 @@ from taskconflict.batches import STEP_MODES, step_groups
 from taskconflict.config import TrainConfig
 from taskconflict.conflict import frame_to_grams
 from taskconflict.evaluate import evaluate_cell
+from taskconflict.factors import ARCHITECTURE
 from taskconflict.grid import Cell
-from taskconflict.models import ARCHITECTURES, IGNORE, Batch, build_model
+from taskconflict.models import IGNORE, Batch, build_model
 from taskconflict.probe import measure_grams
 from taskconflict.train import train_cell
 
@@ -22,7 +23,7 @@ def gradients(model) -> dict[str, torch.Tensor]:
     return {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", ARCHITECTURE.names)
 def test_fused_step_gives_the_sum_of_per_task_gradients(architecture):
     """In float64, so that only a real difference (not summation order) can fail it."""
     model = build_model(architecture, tiny_t5(), TASKS).double()
@@ -88,7 +89,7 @@ SMALL = TrainConfig(steps=6, batch_size=4, max_input_length=48, log_every=2, con
                     conflict_batches=2, conflict_batch_size=4, eval_batch_size=16)
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", ARCHITECTURE.names)
 def test_training_twice_gives_identical_results(toy_run_inputs, tmp_path, architecture):
     folder, data = toy_run_inputs
     cell = Cell("glue", "small", architecture, "multi", seed=3)

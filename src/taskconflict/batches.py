@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from taskconflict import registry
+from taskconflict import factors, registry
 from taskconflict.models import IGNORE, LABEL, SCORE, SPAN_TARGET, TOKENS, Batch, concat
 from taskconflict.registry import NOT_A_SPAN
 
@@ -128,10 +128,10 @@ def check_rows(task: registry.Task, frame: pd.DataFrame, path: str | Path) -> No
             fail(empty, f"has an empty {column}")
     if task.kind == registry.CLASSIFICATION:
         label = pd.to_numeric(frame["label"], errors="coerce")
-        bad = ~label.isin(range(len(task.labels)))
+        bad = ~label.isin(range(len(task.label_words)))
         if bad.any():
             fail(bad, f"has a label that is not a class of {task.name} "
-                      f"(0..{len(task.labels) - 1})")
+                      f"(0..{len(task.label_words) - 1})")
     elif task.kind == registry.REGRESSION:
         label = pd.to_numeric(frame["label"], errors="coerce")
         bad = ~np.isfinite(label.to_numpy(dtype="float64", na_value=np.nan))
@@ -189,7 +189,8 @@ class BatchStream:
         self.order = list(state["order"])
 
 
-STEP_MODES = ("fused", "per-task", "grouped")
+STEP_MODES = tuple(m for m in factors.STEP_MODE.names if m != "auto")
+"""The step modes that compute a step (`auto` picks one of them)."""
 AUTO_STEP_MODE = {"cpu": "per-task", "cuda": "fused"}
 """`step_mode: auto`, by device type. On 2 CPU threads the padding that a fused pass adds
 across tasks costs more than the extra passes (benchmarks/throughput.py); on a GPU one large

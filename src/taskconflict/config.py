@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from taskconflict import registry
+from taskconflict import factors, registry
 from taskconflict.devices import check_precision
 
 
@@ -36,19 +36,16 @@ class TaskDataConfig:
     """Real data: the hub dataset id (source hub) or the benchmark's directory (source local)."""
 
 
-SOURCES = ("generated", "hub", "local")
-
-
 @dataclass(frozen=True)
 class DataConfig:
     source: str
     """Every task's source unless `sources` names another: generated, hub or local."""
-    seed: int
     tasks: dict[str, tuple[str, ...]]
-    train_size: int
-    test_size: int
-    validation_fraction: float
-    label_noise: float
+    seed: int = 0
+    train_size: int = 2000
+    test_size: int = 400
+    validation_fraction: float = 0.05
+    label_noise: float = 0.1
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     """Per-task source, e.g. {iwslt: local}: the hub has no parquet copy of some tasks."""
@@ -128,14 +125,14 @@ class TrainConfig:
     """Examples per task per step."""
     lr_multi_task: float = 5e-4
     lr_single_task: float = 3e-4
-    schedule: str = "constant"
+    schedule: str = factors.SCHEDULE.default
     """The learning rate after `warmup_steps` of linear warm-up from 0: constant, or linear
     or cosine decay to 0 at the last step (transformers' `get_scheduler`)."""
     warmup_steps: int = 0
     clip_norm: float = 5.0
     max_input_length: int = 256
     max_target_length: int = 16
-    step_mode: str = "auto"
+    step_mode: str = factors.STEP_MODE.default
     """fused: one forward/backward over the concatenated task batches; per-task: one pass per
     task (as the paper's code); grouped: one pass per group of tasks with similar input
     lengths; auto: what benchmarks/throughput.py measured fastest on the device
@@ -145,10 +142,10 @@ class TrainConfig:
     """Measure conflict at step 0, every this many steps and at the end (0: never)."""
     conflict_batches: int = 4
     conflict_batch_size: int = 32
-    conflict_parameters: str = "blocks-without-norms"
+    conflict_parameters: str = factors.CONFLICT_PARAMETERS.default
     """The tensors of each stack in which conflict is measured (`models.CONFLICT_PARAMETERS`):
     by default the paper's code's, the blocks without layer norms or embedding."""
-    decoder_reinit: str = "blocks"
+    decoder_reinit: str = factors.DECODER_REINIT.default
     """What a re-initialised decoder starts afresh (`models.REINIT_SCOPES`): blocks (the
     paper's code) or full (its embedding and LM head too)."""
     eval_batch_size: int = 64
@@ -158,11 +155,11 @@ class TrainConfig:
     threads: int = 1
     device: str = "auto"
     """auto (CUDA when available), cpu, cuda or cuda:N (devices.py)."""
-    precision: str = "fp32"
+    precision: str = factors.PRECISION.default
     """fp32, or bf16 autocast with fp32 weights and optimizer state (devices.py)."""
     dropout: float = 0.0
     """Set on the checkpoint when it is loaded: google/t5-v1_1 ships with 0.1, the paper uses 0."""
-    eval_mode: str = "generate"
+    eval_mode: str = factors.EVAL_MODE.default
     """generate: greedy decoding; teacher_forced: the argmax of the logits given the gold
     prefix, as the paper's code scores (for like-for-like comparison only: it inflates
     sequence scores)."""
@@ -210,25 +207,14 @@ class ModelSpec:
         return self.shape is not None
 
 
-DEFAULT_PROMPTS = {"canonical": "null"}
-"""The prompt style of a run that names none: canonical heads read the bare input (the paper's
-canonical style, `'{}'` / `'{} {}'`: no task prefix, since each task has its own head); the
-text-to-text architectures T5's task prefixes."""
-
-
-def default_prompts(architecture: str) -> str:
-    return DEFAULT_PROMPTS.get(architecture, "default")
-
-
 @dataclass(frozen=True)
 class RunSpec:
-    """One line of an experiment: an architecture and mode, with factors to expand over."""
+    """One line of an experiment: an architecture and mode, with the levels of each variant
+    factor to expand over (`factors.VARIANT_FACTORS`, by key, every factor present)."""
 
     architecture: str
     mode: str
-    prompts: tuple[str, ...] = ("default",)
-    labels: tuple[str, ...] = ("default",)
-    decoder: tuple[str, ...] = ("pretrained",)
+    levels: dict[str, tuple[str, ...]]
     measure_decoder: bool = False
 
 
@@ -381,13 +367,13 @@ def _check_source(data: DataConfig, task: str, key: str) -> None:
 
 
 def _load_experiment(name: str, raw: dict[str, Any], preset: Preset, key: str) -> Experiment:
-    model = raw.get("model", "small")
+    model = raw.get("model", Experiment.model)
     if model not in preset.models:
         raise ConfigError(
             f"{key}.model: {model!r} is not a model of preset {preset.name!r} "
             f"({', '.join(preset.models)})"
         )
-    seeds = raw.get("seeds", "default")
+    seeds = raw.get("seeds", Experiment.seeds)
     if seeds not in preset.seeds:
         raise ConfigError(
             f"{key}.seeds: {seeds!r} is not a seed set of preset {preset.name!r} "
@@ -395,19 +381,19 @@ def _load_experiment(name: str, raw: dict[str, Any], preset: Preset, key: str) -
         )
     runs = []
     for run in raw["runs"]:
-        run = {k: tuple(v) if isinstance(v, list) else v for k, v in run.items()}
-        run.setdefault("prompts", (default_prompts(run["architecture"]),))
-        for factor in ("prompts", "labels", "decoder"):
-            if isinstance(run.get(factor), str):
-                run[factor] = (run[factor],)
-        runs.append(_build(RunSpec, run))
+        levels = {}
+        for factor in factors.VARIANT_FACTORS:
+            value = run.get(factor.key, factors.default_level(factor, run["architecture"]))
+            levels[factor.key] = (value,) if isinstance(value, str) else tuple(value)
+        runs.append(RunSpec(run["architecture"], run["mode"], levels,
+                            run.get("measure_decoder", False)))
     return Experiment(
         name=name,
         benchmarks=tuple(raw["benchmarks"]),
         runs=tuple(runs),
         model=model,
         seeds=seeds,
-        description=raw.get("description", ""),
+        description=raw.get("description", Experiment.description),
     )
 
 

@@ -18,8 +18,11 @@ from collections.abc import Iterator
 
 import torch
 
+from taskconflict import factors
+
 DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+)$"
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = tuple(p for p in factors.PRECISION.names if p != "fp16")
+"""The precisions a run may use (fp16 is a level only to be refused with a reason)."""
 FP16_REFUSAL = ("fp16 is refused: T5 v1.1 was pre-trained in bf16 and its activations "
                 "overflow fp16 (inf, then NaN losses); use bf16 (as fast on GPUs that have "
                 "it) or fp32")

@@ -1,8 +1,9 @@
 """The experiment grid: the training cells that the config's experiments ask for.
 
-A cell is one training run. Experiments list runs with factors to expand over (prompt style,
-label style, decoder initialisation) and a seed set; a cell that several experiments share
-(e.g. the default-prompt text-to-text multi-task run of Tables 1, 2 and 3) is trained once.
+A cell is one training run. Experiments list runs with variant factors to expand over
+(`factors.VARIANT_FACTORS`: prompt style, output space, decoder initialisation) and a seed
+set; a cell that several experiments share (e.g. the default-prompt text-to-text multi-task
+run of Tables 1, 2 and 3) is trained once.
 """
 
 from __future__ import annotations
@@ -10,39 +11,51 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from taskconflict.config import Config, default_prompts
+from taskconflict import factors
+from taskconflict.config import Config
+from taskconflict.factors import variant_name
 
 MULTI = "multi"
 
 
-def variant_name(prompts: str = "default", labels: str = "default",
-                 decoder: str = "pretrained") -> str:
-    """The `<prompts>-<labels>-<decoder>` part of a cell id (default: Table 1's text-to-text
-    variant)."""
-    return f"{prompts}-{labels}-{decoder}"
-
-
-def main_variant(architecture: str, decoder: str = "pretrained") -> str:
-    """The variant of an architecture's Table 1 cells: its default prompts (canonical: the
-    bare input), T5's label words, and `decoder`."""
-    return variant_name(default_prompts(architecture), decoder=decoder)
+def main_variant(architecture: str, **levels: str) -> str:
+    """The variant of an architecture's Table 1 cells: its default level of every variant
+    factor (canonical: the bare input), except the `levels` given."""
+    defaults = {f.key: factors.default_level(f, architecture) for f in factors.VARIANT_FACTORS}
+    return variant_name(**(defaults | levels))
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One training run. `tasks` is a task name (single-task) or "multi" (all tasks)."""
+    """One training run. `tasks` is a task name (single-task) or "multi" (all tasks);
+    `variant` spells the level of every variant factor (`factors.VARIANT_FACTORS`), which
+    `cell.prompts`, `cell.output_space`, `cell.decoder`, ... read."""
 
     benchmark: str
     model: str
     architecture: str
     tasks: str
-    prompts: str = "default"
-    labels: str = "default"
-    decoder: str = "pretrained"
+    variant: str = ""
+    """Empty: every variant factor at its default."""
     seed: int = 0
     measure_decoder: bool = False
     """Measure conflict in the (shared) decoder too. Not part of the id: asking for it
     does not make another run."""
+
+    def __post_init__(self) -> None:
+        factors.ARCHITECTURE.check(self.architecture)
+        if not self.variant:
+            object.__setattr__(self, "variant", variant_name())
+        factors.parse_variant(self.variant)
+
+    def level(self, key: str) -> str:
+        """The cell's level of a variant factor."""
+        return factors.parse_variant(self.variant)[key]
+
+    def __getattr__(self, key: str) -> str:
+        if key in factors.variant_keys():
+            return self.level(key)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
 
     @property
     def multi_task(self) -> bool:
@@ -51,10 +64,6 @@ class Cell:
     @property
     def mode(self) -> str:
         return "multi-task" if self.multi_task else "single-task"
-
-    @property
-    def variant(self) -> str:
-        return variant_name(self.prompts, self.labels, self.decoder)
 
     @property
     def id(self) -> str:
@@ -67,8 +76,7 @@ class Cell:
     @classmethod
     def from_id(cls, cell_id: str, measure_decoder: bool = False) -> Cell:
         benchmark, model, architecture, tasks, variant, seed = cell_id.split("/")
-        prompts, labels, decoder = variant.split("-")
-        return cls(benchmark, model, architecture, tasks, prompts, labels, decoder,
+        return cls(benchmark, model, architecture, tasks, variant,
                    int(seed.removeprefix("seed")), measure_decoder)
 
 
@@ -83,11 +91,13 @@ def experiment_cells(cfg: Config, experiment: str) -> list[Cell]:
             continue
         for run in exp.runs:
             targets = [MULTI] if run.mode == "multi-task" else list(tasks)
-            for target, prompts, labels, decoder, seed in itertools.product(
-                targets, run.prompts, run.labels, run.decoder, seeds
+            keys = list(run.levels)
+            for target, *levels, seed in itertools.product(
+                targets, *run.levels.values(), seeds
             ):
-                cells.append(Cell(benchmark, exp.model, run.architecture, target, prompts,
-                                  labels, decoder, seed, run.measure_decoder))
+                variant = variant_name(**dict(zip(keys, levels, strict=True)))
+                cells.append(Cell(benchmark, exp.model, run.architecture, target, variant,
+                                  seed, run.measure_decoder))
     return cells
 
 

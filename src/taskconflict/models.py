@@ -12,7 +12,8 @@ has the gradient of the multi-task objective), and `predict`. `encoder_parameter
 `decoder_parameters` name the tensors in which task conflict is measured: by default, as the
 paper's code, the stack's blocks without their layer norms, so that every architecture is
 measured on the same tensors (no embedding, which text-to-text shares with its decoder and
-LM head; `CONFLICT_PARAMETERS`).
+LM head; `factors.CONFLICT_PARAMETERS`). `load_model` builds a cell's architecture on a
+pre-trained checkpoint folder.
 """
 
 from __future__ import annotations
@@ -20,32 +21,33 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedTokenizerBase, T5ForConditionalGeneration
+from transformers.utils import logging as hf_logging
 
-from taskconflict import registry
+from taskconflict import factors, registry
+from taskconflict.config import TrainConfig
+from taskconflict.grid import Cell
 
 IGNORE = -100
-ARCHITECTURES = ("canonical", "text-to-text-id", "text-to-text")
-
-CONFLICT_PARAMETERS = ("blocks-without-norms", "blocks", "stack")
-"""Which tensors of a T5 stack a conflict measurement reads. blocks-without-norms (the
-paper's code: names with "encoder" and without "layer_norm", so no embedding): the attention,
-feed-forward and relative-position tensors of the blocks; blocks: with their layer norms too;
-stack: every tensor of the stack, embedding and final layer norm included (in text-to-text
-the embedding is also the decoder's input and, where tied, the LM head)."""
+MEASURED_BY_DEFAULT = factors.CONFLICT_PARAMETERS.default
 
 
 def stack_tensors(stack: nn.Module, rule: str, exclude: Sequence[nn.Parameter] = ()
                   ) -> dict[str, nn.Parameter]:
     """The tensors of a T5 stack (encoder or decoder) that `rule` selects, by their name in
-    the stack, leaving out any in `exclude` (a tensor another part already measures)."""
-    if rule not in CONFLICT_PARAMETERS:
-        raise ValueError(f"unknown conflict parameter set {rule!r}; known: "
-                         f"{', '.join(CONFLICT_PARAMETERS)}")
+    the stack, leaving out any in `exclude` (a tensor another part already measures).
+
+    blocks-without-norms (the paper's code: names with "encoder" and without "layer_norm", so
+    no embedding): the attention, feed-forward and relative-position tensors of the blocks;
+    blocks: with their layer norms too; stack: every tensor of the stack, embedding and final
+    layer norm included (in text-to-text the embedding is also the decoder's input and, where
+    tied, the LM head)."""
+    factors.CONFLICT_PARAMETERS.check(rule)
     skip = {id(p) for p in exclude}
     return {name: p for name, p in stack.named_parameters()
             if id(p) not in skip
@@ -113,12 +115,12 @@ class MultiTaskModel(nn.Module):
     def task_losses(self, batches: dict[str, Batch]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def encoder_parameters(self, rule: str = CONFLICT_PARAMETERS[0]
+    def encoder_parameters(self, rule: str = MEASURED_BY_DEFAULT
                            ) -> dict[str, nn.Parameter]:
         """The shared encoder's tensors that a conflict measurement reads (`stack_tensors`)."""
         return stack_tensors(self.encoder, rule)
 
-    def decoder_parameters(self, rule: str = CONFLICT_PARAMETERS[0]
+    def decoder_parameters(self, rule: str = MEASURED_BY_DEFAULT
                            ) -> dict[str, nn.Parameter]:
         """The shared decoder's tensors that a conflict measurement reads, none that the
         encoder also uses (empty unless every task shares the decoder)."""
@@ -176,7 +178,7 @@ class TextToText(MultiTaskModel):
         return {task: _sequence_loss(logits[s], targets[s])
                 for task, s in _slices(batches).items()}
 
-    def decoder_parameters(self, rule: str = CONFLICT_PARAMETERS[0]
+    def decoder_parameters(self, rule: str = MEASURED_BY_DEFAULT
                            ) -> dict[str, nn.Parameter]:
         return stack_tensors(self.t5.decoder, rule, exclude=list(self.encoder.parameters()))
 
@@ -344,20 +346,16 @@ def _decoder_copies(t5: T5ForConditionalGeneration, tasks: Sequence[str],
 
 
 def _outputs(task: registry.Task) -> int:
-    return 1 if task.kind == registry.REGRESSION else len(task.labels)
-
-
-DECODER_INITS = ("pretrained", "reinit")
-REINIT_SCOPES = ("blocks", "full")
-"""What a re-initialised decoder starts afresh. blocks (the paper's code,
-`decoder.init_weights()`): the decoder's blocks and layer norms, while the shared embedding
-and the LM head keep their pre-trained weights; full: the embedding and LM head as well (the
-decoder then gets an embedding of its own, tied to its LM head)."""
+    return 1 if task.kind == registry.REGRESSION else len(task.label_words)
 
 
 def reinitialise_decoder(t5: T5ForConditionalGeneration, scope: str = "blocks") -> None:
     """Give `t5`'s decoder the weights a freshly initialised T5 of the same config has (T5's
-    own init scales), in place (Table 3); the encoder keeps its pre-trained weights.
+    own init scales), in place (Table 3); the encoder keeps its pre-trained weights. `scope`
+    blocks (the paper's code, `decoder.init_weights()`): the decoder's blocks and layer norms,
+    while the shared embedding and the LM head keep their pre-trained weights; full: the
+    embedding and LM head as well (the decoder then gets an embedding of its own, tied to its
+    LM head).
 
     The fresh values come from a new model, not from `decoder.init_weights()` as in the
     paper's code: transformers 5 marks loaded tensors as initialised and its init functions
@@ -379,13 +377,9 @@ def build_model(architecture: str, t5: T5ForConditionalGeneration, tasks: Sequen
     pre-trained one."""
     builders = {"canonical": Canonical, "text-to-text-id": TextToTextID,
                 "text-to-text": TextToText}
-    if architecture not in builders:
-        raise ValueError(f"unknown architecture {architecture!r}; known: {ARCHITECTURES}")
-    if decoder not in DECODER_INITS:
-        raise ValueError(f"unknown decoder initialisation {decoder!r}; known: {DECODER_INITS}")
-    if reinit_scope not in REINIT_SCOPES:
-        raise ValueError(f"unknown decoder re-initialisation {reinit_scope!r}; known: "
-                         f"{REINIT_SCOPES}")
+    factors.ARCHITECTURE.check(architecture)
+    factors.DECODER.check(decoder)
+    factors.DECODER_REINIT.check(reinit_scope)
     model = builders[architecture](t5, tasks)
     if decoder == "reinit":
         generators = ([model.t5] if isinstance(model, TextToText)
@@ -393,3 +387,15 @@ def build_model(architecture: str, t5: T5ForConditionalGeneration, tasks: Sequen
         for generator in generators:
             reinitialise_decoder(generator, reinit_scope)
     return model
+
+
+def load_model(cell: Cell, model_dir: str | Path, tasks: list[str],
+               cfg: TrainConfig | None = None) -> MultiTaskModel:
+    """The cell's architecture on the pre-trained checkpoint folder, with the recipe's dropout
+    (google/t5-v1_1 ships with 0.1; the paper fine-tunes with 0) and decoder
+    re-initialisation."""
+    cfg = cfg or TrainConfig()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    t5 = T5ForConditionalGeneration.from_pretrained(model_dir, dropout_rate=cfg.dropout)
+    return build_model(cell.architecture, t5, tasks, cell.decoder, cfg.decoder_reinit)

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from taskconflict.config import default_prompts
-from taskconflict.grid import Cell, variant_name
+from taskconflict import factors
+from taskconflict.grid import Cell, main_variant
 from taskconflict.io import atomic_path
 from taskconflict.paper import paper_score
 from taskconflict.registry import BENCHMARKS, TASKS, Task
@@ -47,15 +47,9 @@ class Row:
     label: str
     architecture: str
     mode: str
-    prompts: str = "default"
-    labels: str = "default"
-    decoder: str = "pretrained"
+    variant: str
     paper_variant: str = ""
     baseline: str = ""
-
-    @property
-    def variant(self) -> str:
-        return variant_name(self.prompts, self.labels, self.decoder)
 
     def matches(self, cell: Cell) -> bool:
         return (cell.architecture, cell.mode, cell.variant) == (
@@ -72,18 +66,18 @@ class TableSpec:
     paper_model: str = "t5-v1_1-small"
 
 
-def _row(architecture: str, mode: str, baseline: str = "", **variant: str) -> Row:
-    """A row named "<architecture> <mode>" plus what differs from the default variant."""
-    words = {"prompts": "{} prompts", "labels": "{} labels", "decoder": "{} decoder"}
-    names = {"reinit": "re-init", "pretrained": "pre-trained"}
-    extra = [words[k].format(names.get(v, v)) for k, v in variant.items() if k in words]
+def _row(architecture: str, mode: str, baseline: str = "", paper_variant: str = "",
+         **levels: str) -> Row:
+    """A row named "<architecture> <mode>" plus what its variant factors name (each level's
+    `row` words), on the architecture's main variant otherwise."""
+    extra = [factors.FACTORS[key].level(name).row for key, name in levels.items()]
     label = " ".join([architecture, mode, *extra])
-    return Row(label, architecture, mode, baseline=baseline, **variant)
+    return Row(label, architecture, mode, main_variant(architecture, **levels), paper_variant,
+               baseline)
 
 
-CANONICAL_SINGLE = replace(_row("canonical", "single-task", prompts=default_prompts("canonical"),
-                                paper_variant="single-task"), label="canonical single-task")
-"""Canonical heads read the bare input (`config.DEFAULT_PROMPTS`), as the paper's canonical
+CANONICAL_SINGLE = _row("canonical", "single-task", paper_variant="single-task")
+"""Canonical heads read the bare input (`factors.DEFAULT_PROMPTS`), as the paper's canonical
 runs; the row's label need not say so."""
 T2T_SINGLE_NULL = _row("text-to-text", "single-task", prompts="null",
                        paper_variant="single-task null-prompt")
@@ -102,14 +96,14 @@ TABLE1 = TableSpec(1, "single- vs. multi-task training in three architectures", 
 TABLE2 = TableSpec(2, "prompt styles, text-to-text", (
     T2T_SINGLE_NULL,
     *(_row("text-to-text", "multi-task", T2T_SINGLE_NULL.label, prompts=style,
-           paper_variant=f"multi-task {style}-prompt") for style in ("null", "default", "diverse")),
+           paper_variant=f"multi-task {style}-prompt") for style in factors.PROMPTS.names),
 ), "each multi-task row vs. text-to-text single-task with null prompts")
 TABLE3 = TableSpec(3, "pre-trained vs. re-initialised decoder", (
     T2T_SINGLE,
     *(_row(architecture, "multi-task", T2T_SINGLE.label, decoder=decoder,
            paper_variant=f"multi-task {decoder}-decoder")
       for architecture in ("text-to-text-id", "text-to-text")
-      for decoder in ("pretrained", "reinit")),
+      for decoder in factors.DECODER.names),
 ), "each multi-task row vs. text-to-text single-task")
 TABLE4 = TableSpec(4, "model size: the larger model", (
     CANONICAL_SINGLE, CANONICAL_MULTI, T2T_SINGLE, T2T_MULTI,
@@ -244,11 +238,6 @@ def build_table(spec: TableSpec, runs: Runs, benchmark: str, model: str = "small
         if np.isfinite(single) and single != 0 and np.isfinite(line["mean"]):
             frame.loc[i, "transfer_pct"] = (line["mean"] - single) / abs(single) * 100
     return frame
-
-
-def table1(runs: Runs, benchmark: str, model: str = "small") -> pd.DataFrame:
-    """Table 1 of `benchmark` (see `build_table`)."""
-    return build_table(TABLE1, runs, benchmark, model)
 
 
 # --- rendering -------------------------------------------------------------------------------

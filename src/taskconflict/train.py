@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 from tqdm import tqdm
-from transformers import AutoTokenizer, T5ForConditionalGeneration, get_scheduler
-from transformers.utils import logging as hf_logging
+from transformers import AutoTokenizer, get_scheduler, set_seed
 
 from taskconflict import checkpoint, devices, registry
 from taskconflict.batches import (
@@ -45,30 +42,12 @@ from taskconflict.config import TrainConfig
 from taskconflict.conflict import gram_to_frame
 from taskconflict.grid import Cell
 from taskconflict.io import write_parquet
-from taskconflict.models import Batch, MultiTaskModel, build_model
+from taskconflict.models import Batch, MultiTaskModel, load_model
 from taskconflict.probe import measure_grams
 from taskconflict.weights import save_weights
 
 CONFLICT_COLUMNS = {"step": "int64", "part": "string", "task_a": "string", "task_b": "string",
                     "dot": "float64"}
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def load_model(cell: Cell, model_dir: str | Path, tasks: list[str],
-               cfg: TrainConfig | None = None) -> MultiTaskModel:
-    """The cell's architecture on the pre-trained checkpoint folder, with the recipe's dropout
-    (google/t5-v1_1 ships with 0.1; the paper fine-tunes with 0) and decoder
-    re-initialisation."""
-    cfg = cfg or TrainConfig()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    t5 = T5ForConditionalGeneration.from_pretrained(model_dir, dropout_rate=cfg.dropout)
-    return build_model(cell.architecture, t5, tasks, cell.decoder, cfg.decoder_reinit)
 
 
 def learning_rate_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
@@ -198,7 +177,7 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
     devices.configure(device, cfg.precision)
     step_mode = resolve_step_mode(cfg.step_mode, device)
     torch.set_num_threads(cfg.threads)
-    seed_everything(cell.seed)
+    set_seed(cell.seed)  # python, numpy and torch
     out_dir = Path(out_dir)
     tasks = list(data)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -29,6 +29,8 @@ for splits, tasks in tasks_by_splits().items():
         priority: 100  # seconds of work that training cells wait for
         resources:
             mem_mb=8000 if real_data_tasks() else 2000,
+        conda:
+            CONDA_ENV
         shell:
             "{TC} prepare-data --config {params.config} {params.source_dir} "
             "--out $(dirname {output[0]}) > {log} 2>&1"
@@ -38,24 +40,26 @@ for splits, tasks in tasks_by_splits().items():
             f"render_prompts{extra}"
         wildcard_constraints:
             task="|".join(tasks),
-            style="|".join(PROMPT_STYLES),
-            labels="|".join(LABEL_STYLES),
+            style="|".join(factors.PROMPTS.names),
+            output_space="|".join(factors.OUTPUT_SPACE.names),
         input:
             split_files(f"{RESULTS}/data/{{benchmark}}/{{task}}", splits),
         output:
-            split_files(f"{RESULTS}/rendered/{{benchmark}}/{{task}}/{{style}}-{{labels}}", splits),
+            split_files(f"{RESULTS}/rendered/{{benchmark}}/{{task}}/{{style}}-{{output_space}}", splits),
         params:
             seed=PRESET.data.seed,
             # only STS-B's rendering depends on it, so only its jobs rerun when it changes
             stsb_target=lambda w: f"--stsb-target {PRESET.data.stsb_target}"
             if registry.get_task(w.task).kind == registry.REGRESSION else "",
         log:
-            f"{RESULTS}/logs/render_prompts/{{benchmark}}/{{task}}/{{style}}-{{labels}}.log",
+            f"{RESULTS}/logs/render_prompts/{{benchmark}}/{{task}}/{{style}}-{{output_space}}.log",
         threads: 1
         priority: 100  # a multi-task cell waits for every task's rendering
         resources:
             mem_mb=2000,
+        conda:
+            CONDA_ENV
         shell:
             "{TC} render --task {wildcards.task} --style {wildcards.style} "
-            "--labels {wildcards.labels} --seed {params.seed} {params.stsb_target} "
+            "--output-space {wildcards.output_space} --seed {params.seed} {params.stsb_target} "
             "--data $(dirname {input[0]}) --out $(dirname {output[0]}) > {log} 2>&1"

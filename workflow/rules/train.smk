@@ -1,22 +1,19 @@
 # Training and evaluation: one job per cell (grid.py). A cell's folder is its id:
-# runs/<benchmark>/<model>/<architecture>/<task or multi>/<prompts>-<labels>-<decoder>/seed<n>
+# runs/<benchmark>/<model>/<architecture>/<task or multi>/<variant>/seed<n>, where the
+# variant joins the level of every variant factor: <prompts>-<output_space>-<decoder>
+# (factors.py).
 
 
 wildcard_constraints:
     benchmark="[a-z]+",
     model="[A-Za-z0-9_.]+",
-    architecture="canonical|text-to-text-id|text-to-text",
+    architecture="|".join(factors.ARCHITECTURE.names),
     tasks="[a-z0-9_]+",
-    prompts="[a-z]+",
-    labels="[a-z]+",
-    decoder="[a-z]+",
+    variant=factors.variant_pattern(),
     seed=r"\d+",
 
 
-CELL_DIR = (
-    f"{RESULTS}/runs/{{benchmark}}/{{model}}/{{architecture}}/{{tasks}}/"
-    "{prompts}-{labels}-{decoder}/seed{seed}"
-)
+CELL_DIR = f"{RESULTS}/runs/{{benchmark}}/{{model}}/{{architecture}}/{{tasks}}/{{variant}}/seed{{seed}}"
 
 
 rule train:
@@ -25,7 +22,7 @@ rule train:
     input:
         model=lambda w: model_inputs(w.model),
         data=lambda w: [
-            rendered_file(w, task, split)
+            rendered_file(cell_of(w), task, split)
             for task in cell_tasks(w)
             for split in registry.get_task(task).splits
         ],
@@ -40,7 +37,7 @@ rule train:
         config=as_arg(PRESET.train),
         model=lambda w: model_path(w.model),
         data=lambda w: " ".join(
-            f"{task}={os.path.dirname(rendered_file(w, task, 'train'))}"
+            f"{task}={os.path.dirname(rendered_file(cell_of(w), task, 'train'))}"
             for task in cell_tasks(w)
         ),
     log:
@@ -51,6 +48,8 @@ rule train:
         gpu=lambda w: train_resources(w)["gpu"],  # the SLURM plugin's name: --gpus
         mem_mb=lambda w: train_resources(w)["mem_mb"],
         runtime=lambda w: train_resources(w)["runtime"],
+    conda:
+        CONDA_ENV
     shell:
         "{TC} train --cell {params.cell} --config {params.config} --model {params.model} "
         "--data {params.data} --out $(dirname {output.weights}) > {log} 2>&1"
