@@ -60,7 +60,7 @@ from taskconflict.label_spaces import letter_lines
 from taskconflict.models import IGNORE, Batch, MultiTaskModel, build_model
 from taskconflict.probe import measure_grams
 from taskconflict.prompts import prompt_text, render
-from taskconflict.registry import label_words, registry_text
+from taskconflict.registry import all_label_words, registry_text
 from taskconflict.tokenizer import train_tokenizer
 from taskconflict.train import multitask_step
 
@@ -102,7 +102,7 @@ def make_data(benchmark: str, folder: Path, size: int) -> tuple[Path, dict[str, 
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tokenizer = folder / "tokenizer"
     train_tokenizer(corpus, tokenizer, TokenizerConfig(vocab_size=2000),
-                    [*registry_text(), *prompt_text(), *letter_lines()], label_words())
+                    [*registry_text(), *prompt_text(), *letter_lines()], all_label_words())
     return tokenizer, paths
 
 

@@ -2,6 +2,8 @@
 answers are what its metric expects (spans at their offsets, parseable SQL, a translation
 that copying does not solve, balanced Winograd candidates)."""
 
+from dataclasses import replace
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -34,7 +36,10 @@ def test_registry_has_the_nine_decanlp_tasks_with_generators_metrics_and_kinds()
     assert DECANLP == (
         "sst", "mnli_deca", "iwslt", "cnn_dm", "wikisql", "squad", "srl", "zre", "winograd",
     )  # fmt: skip
-    assert set(dg.DECANLP_GENERATORS) == set(DECANLP)
+    for name in DECANLP:  # every task names its generator, in decanlp_generated
+        generated = registry.get_task(name).generated
+        assert registry.resolve(generated.draw) is getattr(dg, name)
+        assert registry.resolve(generated.build) is dg.generate_decanlp_task
     kinds = {t: registry.get_task(t).kind for t in DECANLP}
     assert kinds == {
         "sst": registry.CLASSIFICATION, "mnli_deca": registry.CLASSIFICATION,
@@ -56,14 +61,14 @@ def test_registry_has_the_nine_decanlp_tasks_with_generators_metrics_and_kinds()
         assert task.prompt_fields == ("question", "context")
         assert task.splits == ("train", "validation", "test")
         assert task.unanswerable == (name == "zre")
-        assert bool(task.labels) == (task.kind == registry.CLASSIFICATION)
+        assert bool(task.label_words) == (task.kind == registry.CLASSIFICATION)
         assert task.paper_key in paper_tasks
     assert registry.get_task("mnli_deca").display == registry.get_task("mnli").display == "MNLI"
 
 
 def test_label_words_stay_classification_words_and_registry_text_has_the_questions():
-    classification = {w for t in registry.TASKS.values() for w in t.labels}
-    assert set(registry.label_words()) == classification
+    classification = {w for t in registry.TASKS.values() for w in t.label_words}
+    assert set(registry.all_label_words()) == classification
     text = "\n".join(registry.registry_text())
     for question in ("is this review negative or positive ?", "translate from english to german",
                      "what is the summary ?", "what is the translation from english to sql ?",
@@ -144,15 +149,15 @@ def test_schema_per_kind(deca):
             assert frame["answer"].str.split().str.len().between(1, 15).all(), name
             assert [list(a) for a in frame["answers"]] == [[a] for a in frame["answer"]], name
             if task.kind == registry.CLASSIFICATION:
-                assert frame["label"].between(0, len(task.labels) - 1).all()
-                assert (frame["answer"] == frame["label"].map(task.labels.__getitem__)).all()
+                assert frame["label"].between(0, len(task.label_words) - 1).all()
+                assert (frame["answer"] == frame["label"].map(task.label_words.__getitem__)).all()
 
 
 def test_classification_labels_are_balanced(deca):
     for name in ("sst", "mnli_deca"):
         task = registry.get_task(name)
         shares = deca[name]["train"]["label"].value_counts(normalize=True)
-        assert len(shares) == len(task.labels), name
+        assert len(shares) == len(task.label_words), name
         assert shares.max() < 0.6, name
     assert abs(deca["sst"]["train"]["label"].mean() - 0.5) < 0.08
 
@@ -184,7 +189,7 @@ def test_noise_is_on_train_and_validation_labels_only(task):
     # flips are drawn at `rate` (a flip always moves to another class): 600 rows, sd ~0.016
     assert rate - 0.06 < flipped < rate + 0.06, flipped
     assert (noisy["train"]["answer"] == noisy["train"]["label"].map(
-        registry.get_task(task).labels.__getitem__)).all()
+        registry.get_task(task).label_words.__getitem__)).all()
 
 
 def test_test_labels_are_clean_without_changing_the_train_rows():
@@ -318,11 +323,11 @@ def test_cnn_dm_summaries_are_shorter_than_their_stories(deca):
 
 
 def test_too_many_examples_for_the_generator_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(
-        dg.DECANLP_GENERATORS, "squad",
-        lambda rng, _: {"context": "a b .", "question": "b ?", "answer": "b",
-                        "answer_start": 2},
-    )  # fmt: skip
+    task = registry.get_task("squad")
+    draw = lambda rng, _: {"context": "a b .", "question": "b ?", "answer": "b",  # noqa: E731
+                           "answer_start": 2}  # fmt: skip
+    monkeypatch.setitem(registry.TASKS, "squad",
+                        replace(task, generated=replace(task.generated, draw=draw)))
     with pytest.raises(RuntimeError, match="squad: the generator yields fewer than 5"):
         dg.generate_decanlp_task(cfg("squad", train_size=5, test_size=1))
 
@@ -351,11 +356,12 @@ def test_corpus_holds_decanlp_forms_but_never_a_tasks_pair():
 
 
 def test_a_tenth_of_winograd_test_schemas_name_deeds_training_never_shows():
-    """Their doers are stated only in the pre-training corpus (dg.UNSEEN_TEST_SHARE)."""
+    """Their doers are stated only in the pre-training corpus (`Generated.unseen_test_share`
+    of Winograd's registry entry)."""
     splits = dg.generate_decanlp_task(cfg("winograd"))
     seen = {dg.doer(v) for g in world.MATCHED_GENRES for v in world.GENRE_BY_NAME[g].verbs}
     unseen = {dg.doer(v) for g in world.MISMATCHED_GENRES for v in world.GENRE_BY_NAME[g].verbs}
     assert set(splits["train"]["answer"]) <= seen and set(splits["validation"]["answer"]) <= seen
     test = splits["test"]["answer"]
-    assert test.isin(unseen).sum() == round(len(test) * dg.UNSEEN_TEST_SHARE["winograd"])
+    assert test.isin(unseen).sum() == round(len(test) * 0.1)
     assert test.isin(seen | unseen).all()

@@ -4,14 +4,16 @@ both layouts must give equal frames), and the failures that name the task, file 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hub_helpers import cache_copy, write_card, write_parquet
 
 from taskconflict import registry
 from taskconflict.data import decanlp_real as dr
@@ -21,6 +23,8 @@ from taskconflict.text_metrics import lfem, parse_sql
 
 SEED = 3
 FRACTION = 0.25
+HUB_TASKS = tuple(t for t in registry.BENCHMARKS["decanlp"] if registry.get_task(t).from_hub)
+"""The five tasks with a hub copy (the others have only a loading script there)."""
 
 # --- the examples, shared by both layouts -------------------------------------------------------
 
@@ -174,11 +178,6 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
 
-def write_parquet(path: Path, records: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(records), path)
-
-
 def squad_json(examples: list[tuple]) -> dict:
     paragraphs: dict[str, list] = {}
     for context, question, answer, start in examples:
@@ -285,8 +284,10 @@ def hub_answers(answers: list[tuple[str, int]]) -> dict[str, list]:
 
 
 def write_hub(root: Path) -> dict[str, Path]:
-    """One snapshot folder per hub task, with the decaNLP fixture's examples."""
-    dirs = {task: root / task for task in dr.HUB_TASKS}
+    """One folder per hub task, laid out as the hub stores its dataset (SetFit/sst2: jsonl files
+    whose names are the splits; the others: parquet shards and the card's configs), with the
+    decaNLP fixture's examples."""
+    dirs = {task: root / task for task in HUB_TASKS}
 
     for name, rows in (("train", SST_TRAIN), ("validation", SST_DEV), ("test", SST_DEV[:1])):
         write_jsonl(dirs["sst"] / f"{name}.jsonl",
@@ -294,11 +295,13 @@ def write_hub(root: Path) -> dict[str, Path]:
                      for s, label in rows])  # fmt: skip
 
     labels = {"entailment": 0, "neutral": 1, "contradiction": 2, "-": -1}
-    for name, rows in (("train", MNLI_TRAIN), ("validation_matched", MNLI_DEV),
-                       ("validation_mismatched", MNLI_DEV[:1])):  # fmt: skip
+    mnli = {"train": MNLI_TRAIN, "validation_matched": MNLI_DEV,
+            "validation_mismatched": MNLI_DEV[:1]}  # fmt: skip
+    for name, rows in mnli.items():
         write_parquet(dirs["mnli_deca"] / "data" / f"{name}-00000-of-00001.parquet",
                       [{"promptID": 1, "premise": p, "hypothesis": h, "label": labels[g]}
                        for p, h, g in rows])  # fmt: skip
+    write_card(dirs["mnli_deca"], {"default": {s: f"data/{s}-*" for s in mnli}})
 
     for config in ("1.0.0", "3.0.0"):
         for name, rows in (("train", CNN_TRAIN + DM_TRAIN), ("validation", CNN_DEV + DM_DEV),
@@ -307,12 +310,16 @@ def write_hub(root: Path) -> dict[str, Path]:
                           [{"article": c if config == "3.0.0" else "old " + c,
                             "highlights": a.replace(". ", ".\n"), "id": "x"}
                            for c, a in rows])  # fmt: skip
+    write_card(dirs["cnn_dm"], {c: {s: f"{c}/{s}-*" for s in ("train", "validation", "test")}
+                                for c in ("1.0.0", "3.0.0")})
 
     for name, rows in (("train", SQUAD_TRAIN), ("validation", SQUAD_DEV)):
         write_parquet(dirs["squad"] / "plain_text" / f"{name}-00000-of-00001.parquet",
                       [{"id": "i", "title": "t", "context": c, "question": q,
                         "answers": hub_answers([(a, s), *SQUAD_MORE_ANSWERS.get(q, [])])}
                        for c, q, a, s in rows])  # fmt: skip
+    write_card(dirs["squad"], {"plain_text": {s: f"plain_text/{s}-*"
+                                              for s in ("train", "validation")}})
 
     filler = ("Zed Zo was born in Lyon.", "Where was XXX born?", "Zed Zo", ["Lyon"])
     for name, rows in (("train", ZRE_TRAIN), ("validation", ZRE_DEV), ("test", ZRE_DEV)):
@@ -321,10 +328,15 @@ def write_hub(root: Path) -> dict[str, Path]:
         half = len(folds) // 2 + 1  # two shards, fold 0 ends in the first
         write_parquet(dirs["zre"] / "data" / f"{name}-00000-of-00002.parquet", folds[:half])
         write_parquet(dirs["zre"] / "data" / f"{name}-00001-of-00002.parquet", folds[half:])
-    (dirs["zre"] / ".cache" / "huggingface").mkdir(parents=True)
-    write_parquet(dirs["zre"] / ".cache" / "huggingface" / "train-00000-of-00001.parquet",
-                  [{"junk": 1}])
+    write_card(dirs["zre"], {"default": {s: f"data/{s}-*"
+                                         for s in ("train", "validation", "test")}})
     return dirs
+
+
+def cache_hub(snapshots: dict[str, Path], out: Path) -> dict[str, Path]:
+    """The cache stage's folder of each hub task, holding its copy of the hub dataset."""
+    return {task: cache_copy(folder, registry.get_task(task).hub_config, out / task)
+            for task, folder in snapshots.items()}
 
 
 @pytest.fixture(scope="module")
@@ -334,15 +346,16 @@ def deca_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def hub_dirs(tmp_path_factory) -> dict[str, Path]:
-    return write_hub(tmp_path_factory.mktemp("hub"))
+    snapshots = write_hub(tmp_path_factory.mktemp("hub"))
+    return cache_hub(snapshots, tmp_path_factory.mktemp("hub_cache"))
 
 
 @pytest.fixture(scope="module")
 def deca(deca_root) -> dict[str, dict[str, pd.DataFrame]]:
-    with pytest.warns(UserWarning) as caught:
+    with contextlib.redirect_stderr(io.StringIO()) as err:
         loaded = {t: dr.load_decanlp_task(t, "decanlp", deca_root, SEED, FRACTION)
                   for t in registry.BENCHMARKS["decanlp"]}  # fmt: skip
-    loaded["_warnings"] = [str(w.message) for w in caught]  # type: ignore[assignment]
+    loaded["_warnings"] = err.getvalue().splitlines()  # type: ignore[assignment]
     return loaded
 
 
@@ -525,7 +538,6 @@ def test_squad_offsets_hints_and_unlocated_answers(deca):
                for w in deca["_warnings"])
 
 
-@pytest.mark.filterwarnings("ignore:decanlp .* not a span of their context")
 def test_squad_keeps_every_distinct_gold_answer(deca, hub_dirs):
     """v1.1's `answers` list: the first is the target and the span, the others are kept (once
     each, after lowercasing) for scoring; the hub's `answers.text` gives the same."""
@@ -614,8 +626,7 @@ def test_validation_is_seeded(deca_root):
 
 # --- the hub layout -----------------------------------------------------------------------------
 
-@pytest.mark.filterwarnings("ignore:decanlp .* not a span of their context")
-@pytest.mark.parametrize("task", dr.HUB_TASKS)
+@pytest.mark.parametrize("task", HUB_TASKS)
 def test_hub_layout_gives_the_decanlp_frames(deca, hub_dirs, task):
     hub = dr.load_decanlp_task(task, "hub", hub_dirs[task], SEED, FRACTION)
     check_splits(registry.get_task(task), hub)
@@ -625,16 +636,50 @@ def test_hub_layout_gives_the_decanlp_frames(deca, hub_dirs, task):
         pd.testing.assert_frame_equal(frame, deca[task][split])
 
 
-@pytest.mark.filterwarnings("ignore:decanlp .* not a span of their context")
-def test_hub_reads_only_zre_fold_zero_and_the_cnn_config(deca, hub_dirs):
+def test_hub_reads_only_zre_fold_zero_and_the_cnn_config(deca, hub_dirs, capsys):
+    capsys.readouterr()
     zre = dr.load_decanlp_task("zre", "hub", hub_dirs["zre"], SEED, FRACTION)
     assert sum(len(f) for f in zre.values()) == len(ZRE_TRAIN) + len(ZRE_DEV)
+    assert capsys.readouterr().err.splitlines() == [  # the hub split and its row, on one line
+        "warning: decanlp zre: 1 of 8 official train rows have an answer that is not a span of "
+        'their context (decaNLP joins several answers with ", "); kept with answer_start -2 (not '
+        "a span) as text targets, span heads do not train on them: community-datasets/qa_zre "
+        "train split row 3"]
     assert not any("zed zo" in c for f in zre.values() for c in f["context"])
     cnn = dr.load_decanlp_task("cnn_dm", "hub", hub_dirs["cnn_dm"], SEED, FRACTION)
     assert not any(c.startswith("old ") for f in cnn.values() for c in f["context"])
 
 
 # --- failures -----------------------------------------------------------------------------------
+
+def test_dropped_rows_are_named_by_file_and_line_on_one_line(tmp_path, capsys):
+    import warnings
+
+    root = write_decanlp(tmp_path / ".data")
+    cnn, dm = root / "cnn" / "cnn" / "training.jsonl", root / "dailymail" / "training.jsonl"
+    with cnn.open("a", encoding="utf-8") as file:  # line 6
+        file.write(json.dumps({"context": "a story", "answer": " ", "question": "q"}) + "\n")
+    with dm.open("a", encoding="utf-8") as file:  # line 5
+        file.write(json.dumps({"context": "", "answer": "a", "question": "q"}) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a note is no Python warning
+        splits = dr.load_decanlp_task("cnn_dm", "decanlp", root, SEED, FRACTION)
+    assert len(splits["train"]) + len(splits["validation"]) == len(CNN_TRAIN) + len(DM_TRAIN)
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: decanlp cnn_dm: dropped 2 of 11 official train rows with an empty context, "
+        f"question or answer: {cnn} line 6; {dm} line 5"]
+
+
+def test_every_missing_file_of_a_task_is_named_at_once(tmp_path):
+    root = write_decanlp(tmp_path / ".data")
+    (root / "wikisql" / "data" / "dev.tables.jsonl").unlink()
+    (root / "wikisql" / "data" / "train.jsonl").unlink()
+    with pytest.raises(FileNotFoundError) as error:
+        dr.load_decanlp_task("wikisql", "decanlp", root, SEED, FRACTION)
+    message = str(error.value)
+    assert f"decanlp wikisql: no {root / 'wikisql' / 'data' / 'train.jsonl'}; point" in message
+    assert f"decanlp wikisql: no {root / 'wikisql' / 'data' / 'dev.tables.jsonl'}; " in message
+
 
 def test_missing_directory_names_task_path_and_remedy(tmp_path):
     missing = tmp_path / "nowhere"
@@ -659,12 +704,12 @@ def test_missing_file_fails_before_reading_and_names_it(tmp_path):
     assert "source hub" not in str(error.value)  # no hub copy to fall back on
 
 
-def test_missing_hub_files_name_the_dataset(tmp_path):
+def test_missing_hub_copy_names_the_dataset_and_the_cache_stage(tmp_path):
     with pytest.raises(FileNotFoundError) as error:
         dr.load_decanlp_task("squad", "hub", tmp_path, SEED, FRACTION)
     message = str(error.value)
-    assert "decanlp squad" in message and "train-*.parquet" in message
-    assert "rajpurkar/squad" in message and str(tmp_path) in message
+    assert f"decanlp squad: no copy of the hub dataset rajpurkar/squad in {tmp_path}" in message
+    assert "cache stage" in message and "data.local.decanlp" in message
 
 
 @pytest.mark.parametrize("task", ["iwslt", "wikisql", "srl", "winograd"])
@@ -715,10 +760,12 @@ def test_malformed_lines_name_file_and_line(tmp_path):
 def test_hub_zre_needs_ten_equal_folds(tmp_path):
     rows = [{"relation": "r", "question": q, "subject": s, "context": c, "answers": a}
             for c, q, s, a in ZRE_TRAIN]  # 8 rows: not 10 folds
-    write_parquet(tmp_path / "data" / "train-00000-of-00001.parquet", rows)
-    write_parquet(tmp_path / "data" / "validation-00000-of-00001.parquet", rows[:1] * 10)
-    with pytest.raises(ValueError, match="10 equal folds"):
-        dr.load_decanlp_task("zre", "hub", tmp_path, SEED, FRACTION)
+    write_parquet(tmp_path / "zre" / "data" / "train-00000-of-00001.parquet", rows)
+    write_parquet(tmp_path / "zre" / "data" / "validation-00000-of-00001.parquet", rows[:1] * 10)
+    cached = cache_hub({"zre": tmp_path / "zre"}, tmp_path / "cache")
+    with pytest.raises(ValueError, match="zre: community-datasets/qa_zre train split .* holds 8 "
+                                         "rows, not 10 equal folds"):
+        dr.load_decanlp_task("zre", "hub", cached["zre"], SEED, FRACTION)
 
 
 # --- near misses: files that are almost what a loader reads ----------------------------------
@@ -804,15 +851,19 @@ def test_hub_squad_2_says_to_use_the_v1_1_dataset(tmp_path):
     """rajpurkar/squad_v2 has rajpurkar/squad's columns; its unanswerable rows have empty
     answers."""
     for name in ("train", "validation"):
-        write_parquet(tmp_path / "squad_v2" / f"{name}-00000-of-00001.parquet", [
+        write_parquet(tmp_path / "squad_v2" / "plain_text" / f"{name}-00000-of-00001.parquet", [
             {"id": "a", "title": "t", "context": "Paris is big.", "question": "What is big?",
              "answers": hub_answers([("Paris", 0)])},
             {"id": "b", "title": "t", "context": "Paris is big.", "question": "What is small?",
              "answers": hub_answers([])}])  # fmt: skip
+    write_card(tmp_path / "squad_v2", {"plain_text": {s: f"plain_text/{s}-*"
+                                                      for s in ("train", "validation")}})
+    cached = cache_hub({"squad": tmp_path / "squad_v2"}, tmp_path / "cache")
     with pytest.raises(ValueError) as error:
-        dr.load_decanlp_task("squad", "hub", tmp_path, SEED, FRACTION)
+        dr.load_decanlp_task("squad", "hub", cached["squad"], SEED, FRACTION)
     message = str(error.value)
-    assert "decanlp squad:" in message and "train row 1" in message
+    assert "decanlp squad: rajpurkar/squad plain_text train split" in message
+    assert "row 1: has no answer" in message
     assert "SQuAD 2.0" in message and "rajpurkar/squad_v2" in message
     assert "hub dataset rajpurkar/squad " in message
 

@@ -1,5 +1,7 @@
 """The generated GLUE-like benchmark: determinism, splits, learnability, shared forms."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,6 @@ from taskconflict import registry
 from taskconflict.data import world
 from taskconflict.data.glue_generated import (
     _PARTICIPLE_OF_PAST,
-    GENERATORS,
     STS_SCORES,
     generate_task,
 )
@@ -75,7 +76,7 @@ def test_labels_cover_every_class_without_one_dominating(glue):
             assert labels.std() > 1.0
             continue
         shares = labels.value_counts(normalize=True)
-        assert len(shares) == len(task.labels), task_name
+        assert len(shares) == len(task.label_words), task_name
         assert shares.max() < 0.75, task_name
 
 
@@ -227,7 +228,10 @@ def test_labels_are_learnable_but_not_trivial(glue):
 
 def test_too_many_examples_for_the_generator_is_a_clear_error(monkeypatch):
     few = ["a .", "b .", "c ."]
-    monkeypatch.setitem(GENERATORS, "sst2", lambda rng, _: ({"sentence": rng.choice(few)}, 0))
+    task = registry.get_task("sst2")
+    draw = lambda rng, _: ({"sentence": rng.choice(few)}, 0)  # noqa: E731
+    monkeypatch.setitem(registry.TASKS, "sst2",
+                        replace(task, generated=replace(task.generated, draw=draw)))
     with pytest.raises(RuntimeError, match="sst2: the generator yields fewer than 5"):
         generate_task(cfg("sst2", train_size=5, test_size=1))
 

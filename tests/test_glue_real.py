@@ -1,20 +1,23 @@
-"""The real GLUE loader: both on-disk layouts, every task's quirks, the data contract, errors.
+"""The real GLUE loader: both sources, every task's quirks, the data contract, errors.
 
 The fixtures write tiny GLUE directories in the exact formats: the original TSV layout of
 download_glue_data.py (CoLA without header, MRPC with a byte order mark, a broken QQP row,
-MNLI's two dev files with string gold labels, ...) and the parquet layout of the hub dataset
-nyu-mll/glue (one sharded train split, test splits with label -1), with the same content.
+MNLI's two dev files with string gold labels, ...) and a folder laid out as the hub stores
+nyu-mll/glue (parquet shards per config, one sharded train split, test splits with label -1,
+the card's configs), with the same content; the hub source reads the cache stage's copy of it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hub_helpers import cache_copy, write_card
 
 from taskconflict import registry
 from taskconflict.data.glue_real import LAYOUTS, load_glue_task
@@ -52,7 +55,7 @@ def make_rows(task: str, split: str, count: int) -> list[Row]:
         if spec.kind == registry.REGRESSION:
             label: float = round(i * 0.37 % 5.0, 3)
         else:
-            label = i % len(spec.labels)
+            label = i % len(spec.label_words)
         rows.append((tuple(texts), label))
     return rows
 
@@ -67,7 +70,7 @@ def content(task: str) -> dict[str, list[Row]]:
 
 def tsv_lines(task: str, split: str, rows: list[Row]) -> list[str]:
     """One GLUE TSV file's lines, as the original files lay them out."""
-    words = registry.get_task(task).labels
+    words = registry.get_task(task).label_words
     if task == "cola":  # no header; source, label, author's mark, sentence
         return [f"gj04\t{y}\t{'' if y else '*'}\t{s}" for (s,), y in rows]
     if task == "sst2":
@@ -127,8 +130,14 @@ def hub_frame(task: str, rows: list[Row]) -> pd.DataFrame:
     return frame
 
 
+def hub_splits(task: str) -> list[str]:
+    """The hub's splits of one config: the official ones and the hidden test splits."""
+    tests = ["test_matched", "test_mismatched"] if task == "mnli" else ["test"]
+    return [*content(task), *tests]
+
+
 def write_hub(root: Path) -> Path:
-    """A local snapshot of nyu-mll/glue's parquet files, for all eight tasks."""
+    """A folder laid out as the hub stores nyu-mll/glue, for all eight tasks."""
     for task in GLUE:
         folder = root / task
         folder.mkdir(parents=True)
@@ -139,12 +148,17 @@ def write_hub(root: Path) -> Path:
                 frame.iloc[7:].to_parquet(folder / "train-00001-of-00002.parquet", index=False)
             else:
                 frame.to_parquet(folder / f"{split}-00000-of-00001.parquet", index=False)
-        tests = ["test_matched", "test_mismatched"] if task == "mnli" else ["test"]
-        for split in tests:  # hidden labels: -1, never to be used
+        for split in hub_splits(task)[len(content(task)):]:  # hidden labels: -1, never used
             frame = hub_frame(task, make_rows(task, split, 3))
             frame["label"] = np.full(3, -1, dtype=frame["label"].dtype)
             frame.to_parquet(folder / f"{split}-00000-of-00001.parquet", index=False)
+    write_card(root, {t: {s: f"{t}/{s}-*" for s in hub_splits(t)} for t in GLUE})
     return root
+
+
+def cache_hub(snapshot: Path, out: Path, tasks=GLUE) -> dict[str, Path]:
+    """The cache stage's folder of each task, holding its copy of the hub dataset."""
+    return {task: cache_copy(snapshot, task, out / task) for task in tasks}
 
 
 @pytest.fixture(scope="module")
@@ -153,17 +167,30 @@ def tsv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hub_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hub_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_hub(tmp_path_factory.mktemp("glue_hub"))
 
 
 @pytest.fixture(scope="module")
-def loaded(tsv_dir: Path, hub_dir: Path) -> dict[tuple[str, str], dict[str, pd.DataFrame]]:
-    directories = {"tsv": tsv_dir, "hub": hub_dir}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # QQP's skipped rows; tested on their own below
-        return {(task, layout): load_glue_task(task, layout, directories[layout], SEED, FRACTION)
+def hub_dirs(tmp_path_factory: pytest.TempPathFactory, hub_snapshot: Path) -> dict[str, Path]:
+    return cache_hub(hub_snapshot, tmp_path_factory.mktemp("glue_cache"))
+
+
+@pytest.fixture(scope="module")
+def loaded(tsv_dir: Path, hub_dirs: dict[str, Path]
+           ) -> dict[tuple[str, str], dict[str, pd.DataFrame]]:
+    with contextlib.redirect_stderr(io.StringIO()):  # QQP's skipped rows; tested below
+        return {(task, layout): load_glue_task(task, layout, hub_dirs[task] if layout == "hub"
+                                               else tsv_dir, SEED, FRACTION)
                 for task in GLUE for layout in LAYOUTS}
+
+
+def notes(capsys: pytest.CaptureFixture) -> list[str]:
+    """The lines the loaders wrote to stderr: each note one line, no warning machinery."""
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert all(line.startswith("warning: glue ") for line in lines), err
+    return lines
 
 
 def as_rows(task: str, frame: pd.DataFrame) -> list[Row]:
@@ -176,13 +203,19 @@ def stripped(rows: list[Row]) -> list[Row]:
     return [(tuple(text.strip() for text in texts), label) for texts, label in rows]
 
 
-def test_fixture_has_the_quirks(tsv_dir: Path, hub_dir: Path):
+def test_fixture_has_the_quirks(tsv_dir: Path, hub_snapshot: Path, hub_dirs: dict[str, Path]):
     assert (tsv_dir / "MRPC" / "train.tsv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert (tsv_dir / "CoLA" / "train.tsv").read_text().startswith("gj04\t0\t*\the said")
     assert "maybe" in (tsv_dir / "QQP" / "train.tsv").read_text()
     assert (tsv_dir / "MNLI" / "dev_mismatched.tsv").is_file()
-    assert len(list((hub_dir / "qqp").glob("train-*.parquet"))) == 2
-    assert set(pd.read_parquet(hub_dir / "rte" / "test-00000-of-00001.parquet")["label"]) == {-1}
+    assert len(list((hub_snapshot / "qqp").glob("train-*.parquet"))) == 2
+    test = pd.read_parquet(hub_snapshot / "rte" / "test-00000-of-00001.parquet")
+    assert set(test["label"]) == {-1}
+    import datasets
+
+    copy = datasets.load_from_disk(str(hub_dirs["mnli"] / "dataset"))
+    assert sorted(copy) == sorted(hub_splits("mnli"))  # the card's splits, as on the hub
+    assert len(copy["train"]) == TRAIN_ROWS  # both shards
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -240,8 +273,8 @@ def test_both_layouts_give_identical_frames(loaded, task: str):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_validation_is_seeded(tsv_dir: Path, hub_dir: Path, layout: str):
-    directory = tsv_dir if layout == "tsv" else hub_dir
+def test_validation_is_seeded(tsv_dir: Path, hub_dirs: dict[str, Path], layout: str):
+    directory = tsv_dir if layout == "tsv" else hub_dirs["rte"]
     first = load_glue_task("rte", layout, directory, 1, FRACTION)
     again = load_glue_task("rte", layout, directory, 1, FRACTION)
     other = load_glue_task("rte", layout, directory, 2, FRACTION)
@@ -256,48 +289,91 @@ def test_tiny_fraction_still_holds_out_one_row(tsv_dir: Path):
     assert (len(splits["train"]), len(splits["validation"])) == (TRAIN_ROWS - 1, 1)
 
 
-def test_qqp_skips_broken_rows_and_says_so(tsv_dir: Path):
-    with pytest.warns(UserWarning, match=r"skipped 3 malformed rows of .*QQP.train\.tsv"):
-        load_glue_task("qqp", "tsv", tsv_dir, SEED, FRACTION)
+def test_qqp_skips_broken_rows_and_says_so_once_each(tsv_dir: Path, capsys):
+    """A question with a line break is one malformed row over two lines (5-6), the row with
+    the label `maybe` another (7): one note naming the file and the lines."""
+    load_glue_task("qqp", "tsv", tsv_dir, SEED, FRACTION)
+    assert notes(capsys) == [
+        f"warning: glue qqp: skipped 2 malformed rows of {tsv_dir / 'QQP' / 'train.tsv'} (wrong "
+        "column count or a non-integer label): lines 5-6, 7"]
 
 
-def test_rows_without_text_or_label_are_dropped_and_counted(tmp_path: Path):
+def test_many_malformed_rows_list_the_first_few_lines(tmp_path: Path, capsys):
+    root = write_tsv(tmp_path / "glue")
+    path = root / "QQP" / "dev.tsv"
+    with path.open("a", encoding="utf-8") as dev:
+        dev.write("".join(f"{i}\t1\t2\tq ?\tq ?\tno\n" for i in range(8)))  # lines 7-14
+    splits = load_glue_task("qqp", "tsv", root, SEED, FRACTION)
+    assert len(splits["test"]) == DEV_ROWS
+    assert notes(capsys)[-1].endswith(
+        f"skipped 8 malformed rows of {path} (wrong column count or a non-integer label): "
+        "lines 7, 8, 9, 10, 11 and 3 more")
+
+
+def test_rows_without_text_or_label_are_dropped_and_named(tmp_path: Path, capsys):
     root = write_tsv(tmp_path / "glue")
     with (root / "SST-2" / "dev.tsv").open("a", encoding="utf-8") as dev:
         dev.write("   \t1\n")
     with (root / "MNLI" / "train.tsv").open("a", encoding="utf-8") as train:
         train.write("\t".join(["99", "1", "1e", "fiction", *"abcd", "p .", "h .", "-", "-"]))
         train.write("\n")
-    with pytest.warns(UserWarning, match=r"dropped 1 of 6 rows of test \(official validation"):
-        sst2 = load_glue_task("sst2", "tsv", root, SEED, FRACTION)
+    sst2 = load_glue_task("sst2", "tsv", root, SEED, FRACTION)
     assert len(sst2["test"]) == DEV_ROWS
-    with pytest.warns(UserWarning, match=r"dropped 1 of 21 rows of train"):
-        mnli = load_glue_task("mnli", "tsv", root, SEED, FRACTION)
+    assert notes(capsys) == [
+        f"warning: glue sst2: dropped 1 of 6 rows of {root / 'SST-2' / 'dev.tsv'} (our test "
+        "split) with an empty text or no label: line 7"]
+    mnli = load_glue_task("mnli", "tsv", root, SEED, FRACTION)
     assert len(mnli["train"]) + len(mnli["validation"]) == TRAIN_ROWS
+    assert notes(capsys) == [
+        f"warning: glue mnli: dropped 1 of 21 rows of {root / 'MNLI' / 'train.tsv'} (our train "
+        "split) with an empty text or no label: line 22"]
+
+
+def test_hub_rows_without_text_are_dropped_and_named(tmp_path: Path, capsys):
+    snapshot = write_hub(tmp_path / "hub")
+    shard = snapshot / "sst2" / "validation-00000-of-00001.parquet"
+    frame = pd.read_parquet(shard)
+    frame.loc[[2, 4], "sentence"] = " "
+    frame.to_parquet(shard, index=False)
+    cached = cache_hub(snapshot, tmp_path / "cache", ["sst2"])
+    capsys.readouterr()  # the cache stage's progress bars
+    splits = load_glue_task("sst2", "hub", cached["sst2"], SEED, FRACTION)
+    assert len(splits["test"]) == DEV_ROWS - 2
+    assert notes(capsys) == [
+        "warning: glue sst2: dropped 2 of 5 rows of nyu-mll/glue sst2 validation split (our test "
+        "split) with an empty text or no label: rows 2, 4"]
 
 
 def test_missing_directory_names_task_path_and_remedy(tmp_path: Path):
     missing = tmp_path / "nowhere"
     with pytest.raises(FileNotFoundError, match="glue mrpc") as error:
         load_glue_task("mrpc", "tsv", missing, SEED, FRACTION)
-    assert str(missing / "MRPC" / "train.tsv") in str(error.value)
-    assert "download_glue_data.py" in str(error.value)
+    assert str(missing) in str(error.value)
+    assert "download_glue_data.py" in str(error.value) and "msr_paraphrase" in str(error.value)
     with pytest.raises(FileNotFoundError, match="glue cola") as error:
         load_glue_task("cola", "hub", missing, SEED, FRACTION)
-    assert str(missing / "cola" / "train-*.parquet") in str(error.value)
-    assert "nyu-mll/glue" in str(error.value)
+    assert f"no copy of the hub dataset nyu-mll/glue in {missing / 'dataset'}" in str(error.value)
+    assert "cache stage" in str(error.value)
 
 
-def test_missing_file_names_task_and_path(tmp_path: Path):
-    tsv, hub = write_tsv(tmp_path / "tsv"), write_hub(tmp_path / "hub")
+def test_every_missing_file_is_named_before_reading(tmp_path: Path):
+    tsv = write_tsv(tmp_path / "tsv")
     (tsv / "MNLI" / "dev_mismatched.tsv").unlink()
+    (tsv / "MNLI" / "train.tsv").unlink()
     with pytest.raises(FileNotFoundError, match="glue mnli") as error:
         load_glue_task("mnli", "tsv", tsv, SEED, FRACTION)
     assert str(tsv / "MNLI" / "dev_mismatched.tsv") in str(error.value)
-    (hub / "stsb" / "validation-00000-of-00001.parquet").unlink()
-    with pytest.raises(FileNotFoundError, match="glue stsb") as error:
-        load_glue_task("stsb", "hub", hub, SEED, FRACTION)
-    assert str(hub / "stsb" / "validation-*.parquet") in str(error.value)
+    assert str(tsv / "MNLI" / "train.tsv") in str(error.value)
+    assert "or use source hub" in str(error.value)
+
+
+def test_hub_copy_without_a_split_names_it(tmp_path: Path):
+    snapshot = write_hub(tmp_path / "hub")
+    configs = {t: {s: f"{t}/{s}-*" for s in hub_splits(t) if s != "validation"} for t in GLUE}
+    write_card(snapshot, configs)
+    cached = cache_hub(snapshot, tmp_path / "cache", ["stsb"])
+    with pytest.raises(ValueError, match="glue stsb: .*nyu-mll/glue .*has no split 'validation'"):
+        load_glue_task("stsb", "hub", cached["stsb"], SEED, FRACTION)
 
 
 def test_unknown_label_word_names_file_and_line(tmp_path: Path):
@@ -327,29 +403,35 @@ def test_unknown_task_or_layout_lists_the_valid_ones(tsv_dir: Path):
         load_glue_task("cola", "csv", tsv_dir, SEED, FRACTION)
 
 
-def test_hub_reads_the_parquet_converter_layout_too(tmp_path: Path, loaded):
-    hub = write_hub(tmp_path / "hub")
-    for shard in list((hub / "rte").glob("*-00000-of-00001.parquet")):
+def test_hub_copy_of_another_file_layout_gives_the_same_frames(tmp_path: Path, loaded):
+    """load_dataset knows the dataset's file layout (here the parquet converter's,
+    `<config>/<split>/NNNN.parquet`): the copy, and so the frames, are the same."""
+    snapshot = write_hub(tmp_path / "hub")
+    for shard in list((snapshot / "rte").glob("*-00000-of-00001.parquet")):
         split = shard.name.split("-")[0]
-        (hub / "rte" / split).mkdir()
-        shard.rename(hub / "rte" / split / "0000.parquet")
-    splits = load_glue_task("rte", "hub", hub, SEED, FRACTION)
+        (snapshot / "rte" / split).mkdir()
+        shard.rename(snapshot / "rte" / split / "0000.parquet")
+    write_card(snapshot, {"rte": {s: f"rte/{s}/*.parquet" for s in hub_splits("rte")}})
+    cached = cache_hub(snapshot, tmp_path / "cache", ["rte"])
+    splits = load_glue_task("rte", "hub", cached["rte"], SEED, FRACTION)
     for name, frame in splits.items():
         pd.testing.assert_frame_equal(frame, loaded["rte", "hub"][name])
 
 
-def test_hub_file_without_a_field_or_with_a_bad_label_is_named(tmp_path: Path):
-    hub = write_hub(tmp_path / "hub")
-    shard = hub / "qnli" / "validation-00000-of-00001.parquet"
-    pd.read_parquet(shard).drop(columns="question").to_parquet(shard)
-    with pytest.raises(ValueError, match=r"qnli.validation-00000-of-00001\.parquet lacks"):
-        load_glue_task("qnli", "hub", hub, SEED, FRACTION)
-    shard = hub / "sst2" / "train-00000-of-00001.parquet"
+def test_hub_copy_without_a_field_or_with_a_bad_label_is_named(tmp_path: Path):
+    snapshot = write_hub(tmp_path / "hub")
+    for shard in (snapshot / "qnli").glob("*.parquet"):  # load_dataset unifies the splits
+        pd.read_parquet(shard).drop(columns="question").to_parquet(shard)
+    shard = snapshot / "sst2" / "train-00000-of-00001.parquet"
     frame = pd.read_parquet(shard)
     frame.loc[3, "label"] = 2
     frame.to_parquet(shard)
-    with pytest.raises(ValueError, match=r"sst2.train-00000-of-00001\.parquet row 3: label 2"):
-        load_glue_task("sst2", "hub", hub, SEED, FRACTION)
+    cached = cache_hub(snapshot, tmp_path / "cache", ["qnli", "sst2"])
+    with pytest.raises(ValueError, match=r"glue qnli: the train split of nyu-mll/glue .*"
+                                         r"lacks column\(s\) question"):
+        load_glue_task("qnli", "hub", cached["qnli"], SEED, FRACTION)
+    with pytest.raises(ValueError, match=r"sst2 train split .* row 3: label 2 outside 0..1"):
+        load_glue_task("sst2", "hub", cached["sst2"], SEED, FRACTION)
 
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0, 0.99])

@@ -9,7 +9,6 @@ from scipy.stats import pearsonr
 
 from taskconflict import registry
 from taskconflict.metrics import (
-    METRICS,
     accuracy,
     f1,
     mcc,
@@ -30,13 +29,16 @@ LABEL_TASKS = [t for t in registry.TASKS.values()
                if t.kind in (registry.CLASSIFICATION, registry.REGRESSION)]
 
 
-def test_every_registry_metric_has_a_function():
+def test_every_registry_metric_and_parser_is_a_function_of_its_module():
     """Label tasks are scored here; span and sequence tasks by text_metrics."""
-    from taskconflict.text_metrics import TEXT_METRICS
+    from taskconflict import metrics, text_metrics
 
-    for task in LABEL_TASKS:
-        known = METRICS if task in LABEL_TASKS else TEXT_METRICS
-        assert set(task.metrics) <= set(known), task.name
+    for task in registry.TASKS.values():
+        module = metrics if task in LABEL_TASKS else text_metrics
+        for metric in task.metric_fns:
+            assert registry.resolve(metric.function) is getattr(module, metric.name), task.name
+        assert callable(registry.resolve(task.parse)), task.name
+    assert [m.inputs for m in TASK("wikisql").metric_fns] == [("headers",)]
 
 
 def test_mcc_by_hand():
@@ -105,7 +107,7 @@ def test_constant_side_has_no_correlation(metric, predictions, labels):
         ("stsb", "-inf", None),
     ],
 )
-def test_parse_prediction(task, text, expected):
+def test_parse_prediction(task, text, expected):  # by each task's own parser
     parsed = parse_prediction(TASK(task), text)
     if expected is None:
         assert parsed is None
@@ -179,3 +181,9 @@ def test_out_of_range_prediction_names_the_task(task, prediction):
 def test_label_that_is_no_class_names_the_task():
     with pytest.raises(ValueError, match="mnli"):
         score(TASK("mnli"), [None], [-1])
+
+
+@pytest.mark.parametrize(("text", "expected"), [("the fence", "the fence"), (" x ", " x "),
+                                                ("", None), (" \n", None)])
+def test_text_answers_parse_as_themselves_and_empty_ones_are_bad(text, expected):
+    assert parse_prediction(TASK("squad"), text) == expected

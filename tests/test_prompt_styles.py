@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from taskconflict import registry
-from taskconflict.label_spaces import OVERLAPPING_POOL, label_space, label_words
+from taskconflict.label_spaces import OVERLAPPING_POOL, answer_words, label_space
 from taskconflict.metrics import parse_prediction
 from taskconflict.prompts import (
     TEMPLATES_FILE,
@@ -31,8 +31,8 @@ def test_templates_file_parses_and_covers_every_glue_task():
         for template in entries:
             filled = template.text.format(**{f: f"<{f}>" for f in task.fields})
             assert all(f"<{f}>" in filled for f in task.fields), template
-            assert len(template.answers) == len(task.labels)
-            assert len(set(template.answers)) == len(task.labels)
+            assert len(template.answers) == len(task.label_words)
+            assert len(set(template.answers)) == len(task.label_words)
         assert [t.eval for t in entries].count(True) == 1, name
         # the fixed (validation / test) template is the task's first, as flagged in the file
         assert eval_template(task) is entries[0], name
@@ -69,12 +69,12 @@ def test_overlapping_letters_reuse_a_small_pool_across_tasks():
     assert all(len(set(words)) == len(words) for words in space.values())  # within a task
     assert space == label_space("glue", "overlapping", seed=3)  # seeded
     assert any(label_space("glue", "overlapping", seed=s) != space for s in range(4, 9))
-    assert label_words("mnli", "default", 0) == ("entailment", "neutral", "contradiction")
+    assert answer_words("mnli", "default", 0) == ("entailment", "neutral", "contradiction")
 
 
 def frame(task, n=40):
     fields = {f: [f"{f} {i} ." for i in range(n)] for f in task.fields}
-    classes = max(len(task.labels), 1)
+    classes = max(len(task.label_words), 1)
     return pd.DataFrame({"idx": range(n), **fields, "label": [i % classes for i in range(n)]})
 
 
@@ -100,13 +100,13 @@ def test_diverse_rows_answer_with_their_templates_words_and_parse_back():
 
 def test_letter_spaces_replace_the_label_words():
     rte = registry.get_task("rte")
-    out = render(rte, frame(rte), "default", labels="distinct", seed=0)
-    letters = label_words("rte", "distinct", 0)
+    out = render(rte, frame(rte), "default", output_space="distinct", seed=0)
+    letters = answer_words("rte", "distinct", 0)
     assert set(out["target"]) == set(letters)
     assert (out["source"].str.startswith("rte sentence1: ")).all()
     assert all(tuple(w) == letters for w in out["label_words"])
     stsb = registry.get_task("stsb")
-    scored = render(stsb, frame(stsb).assign(label=1.0), "diverse", labels="distinct")
+    scored = render(stsb, frame(stsb).assign(label=1.0), "diverse", output_space="distinct")
     assert "label_words" not in scored and set(scored["target"]) == {"1.0"}
 
 
@@ -143,10 +143,10 @@ def test_validation_and_test_rows_use_the_tasks_fixed_template_train_rows_vary()
 def test_letter_spaces_keep_the_fixed_template_at_test_time():
     rte = registry.get_task("rte")
     data = frame(rte)
-    out = render(rte, data, "diverse", labels="distinct", seed=0, split="test")
+    out = render(rte, data, "diverse", output_space="distinct", seed=0, split="test")
     fixed = eval_template(rte)
     assert list(out["source"]) == [fixed.text.format(**row) for row in data.to_dict("records")]
-    letters = label_words("rte", "distinct", 0)
+    letters = answer_words("rte", "distinct", 0)
     assert list(out["target"]) == [letters[y] for y in data["label"]]
 
 

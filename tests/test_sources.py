@@ -15,7 +15,7 @@ from workflow_helpers import ROOT, copy_workflow, planned_jobs, snakemake
 from taskconflict.cache import ModelSource, SourceError, cache_sources, is_local_checkpoint
 from taskconflict.config import ConfigError, TaskDataConfig, load_config
 from taskconflict.grid import Cell
-from taskconflict.train import load_model
+from taskconflict.models import load_model
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -162,19 +162,20 @@ def test_a_missing_glue_directory_stops_the_run_before_any_data_with_one_message
 def test_prepare_stage_reads_every_glue_task_from_real_files(tmp_path, source):
     """The data stage as the workflow calls it, on GLUE's TSV layout (source local) and on a
     copy of the hub dataset (source hub, the cache stage's folder)."""
-    from test_glue_real import write_hub, write_tsv
+    from test_glue_real import cache_hub, write_hub, write_tsv
 
     from taskconflict import registry
     from taskconflict.cli import main
     from taskconflict.config import to_json
 
-    directory = write_tsv(tmp_path / "glue") if source == "local" else write_hub(tmp_path / "hub")
+    directory = write_tsv(tmp_path / "glue")
+    cached = cache_hub(write_hub(tmp_path / "hub"), tmp_path / "cache") if source == "hub" else {}
     for task in registry.BENCHMARKS["glue"]:
         cfg = TaskDataConfig(task, source, 3, 1, 1, 0.2, 0.0,
                              location=str(directory) if source == "local" else "nyu-mll/glue")
         out = tmp_path / "data" / source / task
         main(["prepare-data", "--config", to_json(cfg), "--out", str(out),
-              *(["--source-dir", str(directory)] if source == "hub" else [])])
+              *(["--source-dir", str(cached[task])] if source == "hub" else [])])
         spec = registry.get_task(task)
         frames = {s: pd.read_parquet(out / f"{s}.parquet") for s in spec.splits}
         assert list(frames["test"].columns) == ["idx", *spec.fields, "label"]
@@ -220,13 +221,12 @@ def test_prepare_stage_reads_every_decanlp_task_from_real_files(tmp_path):
     from taskconflict import registry
     from taskconflict.cli import main
     from taskconflict.config import to_json
-    from taskconflict.data.decanlp_real import HUB_TASKS
 
     root = fixtures.write_decanlp(tmp_path / "deca")
-    hub = fixtures.write_hub(tmp_path / "hub")
+    hub = fixtures.cache_hub(fixtures.write_hub(tmp_path / "hub"), tmp_path / "cache")
     runs = [(t, "local", root, []) for t in registry.BENCHMARKS["decanlp"]]
     runs += [(t, "hub", registry.get_task(t).hub, ["--source-dir", str(hub[t])])
-             for t in HUB_TASKS]
+             for t in fixtures.HUB_TASKS]
     for task, source, location, extra in runs:
         cfg = TaskDataConfig(task, source, 3, 1, 1, 0.2, 0.0, location=str(location))
         out = tmp_path / "data" / source / task
@@ -237,3 +237,63 @@ def test_prepare_stage_reads_every_decanlp_task_from_real_files(tmp_path):
         assert len(test) >= 1 and len(pd.read_parquet(out / "validation.parquet")) >= 1
         if spec.kind == "span":
             assert "answer_start" in test.columns
+
+
+def test_the_cache_stage_names_every_missing_local_file_at_once(tmp_path):
+    """One GLUE TSV and one decaNLP file deleted: one error that names each (task, file,
+    config key, what to do) before any job runs, and no manifest for either task."""
+    from test_decanlp_real import write_decanlp
+    from test_glue_real import write_tsv
+
+    glue, deca = write_tsv(tmp_path / "glue"), write_decanlp(tmp_path / "deca")
+    (glue / "RTE" / "dev.tsv").unlink()
+    (deca / "squad" / "dev-v1.1.json").unlink()
+    datasets = [TaskDataConfig(task, "local", 0, 1, 1, 0.05, 0.0, location=str(root))
+                for task, root in (("cola", glue), ("rte", glue), ("squad", deca))]
+    with pytest.raises(SourceError) as error:
+        cache_sources(datasets, [], tmp_path / "cache", preset="paper")
+    message = str(error.value)
+    assert message.startswith("2 source(s) cannot be read; nothing was trained")
+    assert (f"- glue/rte: no {glue / 'RTE' / 'dev.tsv'} (presets.paper.data.local.glue: "
+            f"{glue}); point data.local.glue at") in message
+    assert "download_glue_data.py" in message
+    assert (f"- decanlp/squad: no {deca / 'squad' / 'dev-v1.1.json'} (presets.paper.data.local"
+            f".decanlp: {deca}); point data.local.decanlp at") in message
+    assert message.count("\n- ") == 2
+    manifests = {p.parent.name for p in (tmp_path / "cache").rglob("manifest.json")}
+    assert manifests == {"cola"}
+
+
+def test_the_cache_stage_copies_a_hub_dataset_at_its_revision_for_offline_jobs(
+        tmp_path, monkeypatch):
+    """The hub path of the cache stage, offline: `load_dataset(id, config, revision=sha)` (here
+    answered from a folder laid out as the hub stores nyu-mll/glue) saved into the workflow's
+    cache with the revision in the manifest; the data stage, offline, reads that copy."""
+    import datasets
+    from test_glue_real import write_hub
+
+    from taskconflict import cache
+    from taskconflict.data.prepare import load_splits
+
+    snapshot = write_hub(tmp_path / "hub")
+    calls = []
+    real = datasets.load_dataset
+
+    def load_dataset(path, name=None, revision=None, **kwargs):
+        calls.append((path, name, revision))
+        return real(str(snapshot), name, **{**kwargs, "cache_dir": str(tmp_path / "hf")})
+
+    monkeypatch.setattr(cache, "_revision", lambda repo, kind: "f" * 40)
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    cfg = TaskDataConfig("mnli", "hub", 0, 1, 1, 0.2, 0.0, location="nyu-mll/glue")
+    cache_sources([cfg], [], tmp_path / "cache")
+    folder = tmp_path / "cache" / "datasets" / "mnli"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest == {"task": "mnli", "source": "hub", "repo": "nyu-mll/glue", "config": "mnli",
+                        "revision": "f" * 40, "location": str(folder.resolve())}
+    assert calls == [("nyu-mll/glue", "mnli", "f" * 40)]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    splits = load_splits(cfg, folder)
+    assert [len(splits[s]) for s in ("test", "test_mismatched")] == [5, 5]
+    assert splits["test"]["premise"][0] == 'he said "hi mnli validation_matched premise number 0 .'

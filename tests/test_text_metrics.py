@@ -5,15 +5,13 @@ import math
 import pytest
 import sacrebleu
 
+from taskconflict import registry
 from taskconflict.text_metrics import (
-    TEXT_METRICS,
     LogicalForm,
     bleu,
     corpus_f1,
-    deca_score,
     em,
     lfem,
-    nem,
     nf1,
     normalize_answer,
     parse_sql,
@@ -37,13 +35,11 @@ def test_normalize_answer(text, expected):
     assert normalize_answer(text) == expected
 
 
-def test_em_is_strict_nem_forgives_case_punctuation_and_articles():
+def test_em_is_strict():
     predictions = ["The Cat!", "dog"]
     references = [["cat"], ["dog"]]
     # em: "The Cat!" != "cat", "dog" == "dog" -> 1/2
     assert em(predictions, references) == 50.0
-    # nem: both normalise equal -> 2/2
-    assert nem(predictions, references) == 100.0
 
 
 def test_nf1_partial_overlap():
@@ -83,7 +79,7 @@ def test_bad_inputs_fail_loudly():
     with pytest.raises(TypeError, match="list of strings"):
         em(["paris"], ["paris"])  # a bare string would be scored letter by letter
     with pytest.raises(ValueError, match="no reference"):
-        nem(["paris"], [[]])
+        em(["paris"], [[]])
 
 
 # --- QA-ZRE corpus F1 ------------------------------------------------------------------------
@@ -372,20 +368,15 @@ def test_bleu_is_corpus_level_not_effective_order():
     assert bleu(["The Cat"], [["the cat"]]) == 0.0
 
 
-# --- decaScore and the registry --------------------------------------------------------------
+# --- the registry ------------------------------------------------------------------------------
 
 
-def test_deca_score_sums():
-    # 75.5 + 20.25 + 4.25 = 100
-    assert deca_score({"squad": 75.5, "iwslt": 20.25, "wikisql": 4.25}) == pytest.approx(100.0)
-    assert deca_score({}) == 0.0
-
-
-def test_text_metrics_registry():
-    assert set(TEXT_METRICS) == {"em", "nem", "nf1", "corpus_f1", "lfem", "rouge", "bleu"}
-    for name, metric in TEXT_METRICS.items():
-        if name == "lfem":
-            value = metric(["select a from table"], [["select a from table"]], headers=[["a"]])
-        else:
-            value = metric(["the cat sat on the mat"], [["the cat sat on the mat"]])
+def test_every_text_metric_the_registry_names_scores_a_perfect_answer_100():
+    named = {m.name: m for t in registry.TASKS.values()
+             if t.kind in (registry.SPAN, registry.SEQUENCE) for m in t.metric_fns}
+    assert set(named) == {"em", "nf1", "corpus_f1", "lfem", "rouge", "bleu"}
+    for name, metric in named.items():
+        inputs = {"headers": [["a"]]} if metric.inputs else {}
+        answer = "select a from table" if name == "lfem" else "the cat sat on the mat"
+        value = registry.resolve(metric.function)([answer], [[answer]], **inputs)
         assert math.isclose(value, 100.0), name

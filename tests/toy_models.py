@@ -46,7 +46,7 @@ def random_batches(generative: bool, seed: int = 1):
         elif get_task(task).kind == REGRESSION:
             targets = torch.rand(n, generator=g) * 5
         else:
-            targets = torch.randint(0, len(get_task(task).labels), (n,), generator=g)
+            targets = torch.randint(0, len(get_task(task).label_words), (n,), generator=g)
         batches[task] = Batch(ids, mask, targets)
     return batches
 

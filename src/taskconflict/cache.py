@@ -2,10 +2,13 @@
 
 It runs as a local rule on the host that submits the jobs (the one with internet access) and
 copies each hub dataset and checkpoint into the workflow's own folder
-(`results/<preset>/cache/`). Every other job runs with the hub switched off
-(`HF_HUB_OFFLINE=1`), so compute nodes without internet work. Local sources are checked here
-too. Every problem is reported at once, each naming the dataset or model and how to provide
-it, before any data is prepared or any model trained.
+(`results/<preset>/cache/`), pinned to the revision it saw (recorded in the manifest): a
+dataset through `datasets.load_dataset(id, config, revision=...)`, which reuses the user's own
+hub cache, saved with `save_to_disk` (`data.sources.save_hub_copy`). Every other job runs with
+the hub switched off (`HF_HUB_OFFLINE=1`, `HF_DATASETS_OFFLINE=1`), so compute nodes without
+internet work. Local sources are checked here too, down to every file each task's loader will
+open (`Task.local.files`). Every problem is reported at once, each naming the dataset, file or
+model and how to provide it, before any data is prepared or any model trained.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from taskconflict import registry
 from taskconflict.config import TaskDataConfig
+from taskconflict.data import sources
 
 MANIFEST = "manifest.json"
 CHECKPOINT_FILES = ["*.json", "*.model", "*.safetensors", "*.bin", "*.txt"]
@@ -23,7 +27,11 @@ CHECKPOINT_FILES = ["*.json", "*.model", "*.safetensors", "*.bin", "*.txt"]
 
 
 class SourceError(RuntimeError):
-    """A dataset or checkpoint cannot be read; the message says how to provide it."""
+    """A dataset or checkpoint cannot be read; each problem says how to provide it."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n- ".join(problems))
+        self.problems = list(problems)
 
 
 @dataclass(frozen=True)
@@ -50,51 +58,61 @@ def cache_sources(datasets: list[TaskDataConfig], models: list[ModelSource],
     """Resolve every real-data task and checkpoint; write one manifest per dataset
     (`datasets/<task>/manifest.json`) and per model (`models/<size>/manifest.json`)."""
     out_dir = Path(out_dir)
-    sources = [(out_dir / "datasets" / cfg.task, _dataset, cfg) for cfg in datasets]
-    sources += [(out_dir / "models" / model.size, _model, model) for model in models]
-    problems = []
-    for folder, resolve, source in sources:
+    todo = [(out_dir / "datasets" / cfg.task, _dataset, cfg) for cfg in datasets]
+    todo += [(out_dir / "models" / model.size, _model, model) for model in models]
+    problems, failed = [], 0
+    for folder, resolve, source in todo:
         try:
             manifest = resolve(source, folder, preset)
         except SourceError as error:
-            problems.append(str(error))
+            problems += error.problems
+            failed += 1
             continue
         _write_manifest(folder, manifest)
     if problems:
         raise SourceError(
-            f"{len(problems)} source(s) cannot be read; nothing was trained:\n- "
-            + "\n- ".join(problems)
+            f"{failed} source(s) cannot be read; nothing was trained:\n- " + "\n- ".join(problems)
         )
 
 
 def _dataset(cfg: TaskDataConfig, folder: Path, preset: str) -> dict:
     task = registry.get_task(cfg.task)
     key = f"presets.{preset}.data" if preset else "data"
+    name = f"{task.benchmark}/{task.name}"
     if cfg.source == "local":
-        directory = Path(cfg.location).expanduser()
-        if not directory.is_dir():
-            raise SourceError(
-                f"{task.benchmark}/{task.name}: the local directory {directory} "
-                f"({key}.local.{task.benchmark}) does not exist; "
-                + _local_hint(task.benchmark)
-            )
-        return {"task": task.name, "source": "local", "location": str(directory.resolve())}
+        return _local_dataset(task, cfg, f"{key}.local.{task.benchmark}")
     if cfg.source != "hub":
         raise SourceError(f"{task.name}: source {cfg.source!r} needs no cache")
-    patterns = [f"{task.hub_config}/*"] if task.hub_config and cfg.location == task.hub else None
-    revision = _download(cfg.location, "dataset", folder, patterns,
-                         what=f"{task.benchmark}/{task.name}: the hub dataset {cfg.location}",
-                         hint=f"or set {key}.sources.{task.name}: local and "
-                              f"{key}.local.{task.benchmark}: " + _local_hint(task.benchmark))
-    return {"task": task.name, "source": "hub", "repo": cfg.location, "revision": revision,
-            "location": str(folder.resolve())}
+    if task.from_hub is None:
+        raise SourceError(f"{name}: the hub has no copy of this task; set "
+                          f"{key}.sources.{task.name}: local")
+    local = f" ({task.local.remedy})" if task.local else ""
+    what = f"{name}: the hub dataset {cfg.location}"
+    try:
+        revision = _revision(cfg.location, "dataset")
+        folder.mkdir(parents=True, exist_ok=True)
+        sources.save_hub_copy(cfg.location, task.hub_config, revision, folder)
+    except Exception as error:  # offline mode, DNS, refused, 401/404: all say the same
+        raise _unreachable(what, error, f"or set {key}.sources.{task.name}: local{local}") from None
+    return {"task": task.name, "source": "hub", "repo": cfg.location, "config": task.hub_config,
+            "revision": revision, "location": str(folder.resolve())}
 
 
-def _local_hint(benchmark: str) -> str:
-    if benchmark == "glue":
-        return ("a GLUE directory in its original TSV layout (CoLA/train.tsv, ...; "
-                "GLUE-baselines' download_glue_data.py writes it)")
-    return "decaNLP's data directory (.data/ after decaNLP's download: sst/, squad/, ...)"
+def _local_dataset(task: registry.Task, cfg: TaskDataConfig, key: str) -> dict:
+    """A local source: its directory and every file the task's loader opens must be there."""
+    name = f"{task.benchmark}/{task.name}"
+    if task.local is None:
+        raise SourceError(f"{name}: has no local files to read; use source hub")
+    directory = Path(cfg.location).expanduser()
+    hub = ", or use source hub" if task.from_hub else ""
+    if not directory.is_dir():
+        raise SourceError(f"{name}: the local directory {directory} ({key}) does not exist; "
+                          f"{task.local.remedy}{hub}")
+    missing = sources.missing_files(task, directory)
+    if missing:
+        raise SourceError(*(f"{name}: no {path} ({key}: {directory}){then}"
+                            for path, then in missing))
+    return {"task": task.name, "source": "local", "location": str(directory.resolve())}
 
 
 def _model(model: ModelSource, folder: Path, preset: str) -> dict:
@@ -115,23 +133,34 @@ def _model(model: ModelSource, folder: Path, preset: str) -> dict:
             "revision": revision, "location": str(folder.resolve())}
 
 
+def _revision(repo: str, kind: str) -> str:
+    """The hub's current revision (commit) of a repository."""
+    from huggingface_hub import HfApi
+
+    return HfApi().repo_info(repo, repo_type=kind).sha or ""
+
+
 def _download(repo: str, kind: str, folder: Path, patterns: list[str] | None, what: str,
               hint: str) -> str:
     """A snapshot of a hub repository in `folder`; its revision."""
-    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub import snapshot_download
 
     try:
-        revision = HfApi().repo_info(repo, repo_type=kind).sha
+        revision = _revision(repo, kind)
         snapshot_download(repo_id=repo, repo_type=kind, revision=revision,
                           allow_patterns=patterns, local_dir=folder)
-        return revision or ""
+        return revision
     except Exception as error:  # offline mode, DNS, refused, 401/404: all say the same
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SourceError(
-            f"{what} cannot be fetched ({type(error).__name__}: {reason[:200]}). Run this "
-            f"stage where the hub is reachable (it copies the files into the workflow's "
-            f"cache once; training jobs then run offline), {hint}"
-        ) from None
+        raise _unreachable(what, error, hint) from None
+
+
+def _unreachable(what: str, error: Exception, hint: str) -> SourceError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return SourceError(
+        f"{what} cannot be fetched ({type(error).__name__}: {reason[:200]}). Run this "
+        f"stage where the hub is reachable (it copies the files into the workflow's "
+        f"cache once; training jobs then run offline), {hint}"
+    )
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:

@@ -24,9 +24,7 @@ from taskconflict.batches import TaskData, eval_batches, load_task_data
 from taskconflict.config import TrainConfig
 from taskconflict.grid import Cell
 from taskconflict.io import write_json
-from taskconflict.models import SPAN_TARGET, TOKENS, MultiTaskModel
-from taskconflict.text_metrics import TEXT_METRICS
-from taskconflict.train import load_model
+from taskconflict.models import SPAN_TARGET, TOKENS, MultiTaskModel, load_model
 from taskconflict.weights import load_weights
 
 
@@ -40,7 +38,7 @@ def max_answer_tokens(task: registry.Task, tokenizer, cap: int,
     evaluated split's, so that no test answer shapes the outputs."""
     if task.kind not in (registry.CLASSIFICATION, registry.REGRESSION):
         return min(cap, max((len(t) for t in targets), default=cap))
-    answers = sorted(set(words)) or list(task.labels) or ["5.0", "0.0"]
+    answers = sorted(set(words)) or list(task.label_words) or ["5.0", "0.0"]
     return min(cap, max(len(tokenizer(a).input_ids) for a in answers) + 1)
 
 
@@ -85,16 +83,19 @@ def training_targets(path: Path, tokenizer, cfg: TrainConfig) -> list[list[int]]
 
 
 def score_text(task: registry.Task, predictions: list[str], data: TaskData) -> dict[str, float]:
-    """Text answers (spans, sequences) against every gold answer (`answers`, else `answer`),
-    with the task's metrics (the best over the answers; corpus-level metrics take the first)."""
+    """Text answers (spans, sequences), parsed by the task's parser, against every gold answer
+    (`answers`, else `answer`), with the task's metrics (`Task.metric_fns`: the best over the
+    answers; corpus-level metrics take the first), each given the data columns it names."""
     references = ([list(answers) for answers in data.frame["answers"]] if "answers" in data.frame
                   else [[answer] for answer in data.frame["answer"]])
+    parsed = [metrics.parse_prediction(task, p) for p in predictions]
+    texts = [p if answer is None else answer for p, answer in zip(predictions, parsed, strict=True)]
     scores: dict[str, float] = {}
-    for name in task.metrics:
-        tables = {"headers": list(data.frame["headers"])} if name == "lfem" else {}
-        scores[name] = TEXT_METRICS[name](predictions, references, **tables)
+    for metric in task.metric_fns:
+        inputs = {column: list(data.frame[column]) for column in metric.inputs}
+        scores[metric.name] = registry.resolve(metric.function)(texts, references, **inputs)
     scores["examples"] = len(predictions)
-    scores["bad_outputs"] = sum(not p.strip() for p in predictions)
+    scores["bad_outputs"] = sum(answer is None for answer in parsed)
     if task.kind == registry.SPAN:
         scores["answers_not_in_input"] = data.lost_answers
     return scores

@@ -14,25 +14,24 @@ from __future__ import annotations
 import random
 import string
 
-from taskconflict import registry
+from taskconflict import factors, registry
 
-LABEL_STYLES = ("default", "overlapping", "distinct")
 OVERLAPPING_POOL = 4
 """Letters shared by all tasks in the overlapping space (at least the largest class count)."""
 
 
-def label_words(task_name: str, style: str, seed: int) -> tuple[str, ...]:
+def answer_words(task_name: str, style: str, seed: int) -> tuple[str, ...]:
     """The answer word of each class of a classification task under an output space."""
     task = registry.get_task(task_name)
     if style == "default":
-        return task.labels
+        return task.label_words
     return label_space(task.benchmark, style, seed)[task_name]
 
 
 def label_space(benchmark: str, style: str, seed: int) -> dict[str, tuple[str, ...]]:
     """Letters for every classification task of a benchmark under a letter style."""
-    if style not in LABEL_STYLES or style == "default":
-        raise ValueError(f"unknown letter label style {style!r}; known: overlapping, distinct")
+    if factors.OUTPUT_SPACE.check(style) == "default":
+        raise ValueError("the default output space is the registry's label words, no letters")
     rng = random.Random(f"{benchmark}/{style}/{seed}")
     tasks = [t for t in registry.BENCHMARKS[benchmark]
              if registry.get_task(t).kind == registry.CLASSIFICATION]
@@ -42,10 +41,10 @@ def label_space(benchmark: str, style: str, seed: int) -> dict[str, tuple[str, .
     if style == "overlapping":
         pool = letters[:OVERLAPPING_POOL]
         for task in tasks:
-            space[task] = tuple(rng.sample(pool, len(registry.get_task(task).labels)))
+            space[task] = tuple(rng.sample(pool, len(registry.get_task(task).label_words)))
         return space
     for task in tasks:
-        n = len(registry.get_task(task).labels)
+        n = len(registry.get_task(task).label_words)
         space[task], letters = tuple(letters[:n]), letters[n:]
     return space
 

@@ -3,18 +3,21 @@
 A text-to-text model can answer with anything, so a generated text that is no label word (or
 no number, for STS-B) is a "bad output". It is counted and scored as wrong, never dropped:
 dropping it would reward a model for answering nonsense on its hardest examples.
+
+Each task's registry entry names its parser (`parse_label`, `parse_score`, `parse_text`) and
+its metrics (these for labels and scores, `text_metrics` for text answers).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-from taskconflict.registry import CLASSIFICATION, REGRESSION, Task
+from taskconflict.registry import CLASSIFICATION, Task, resolve
 
 BAD_REGRESSION_OUTPUT = -1.0
 """What an unparseable STS-B answer becomes: T5's own convention, outside the 0-5 range."""
@@ -55,33 +58,36 @@ def pearson(predictions: np.ndarray, labels: np.ndarray) -> float:
     return 100 * float(pearsonr(predictions, labels).statistic)
 
 
-METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "mcc": mcc,
-    "accuracy": accuracy,
-    "f1": f1,
-    "spearman": spearman,
-    "pearson": pearson,
-}
-
-
 def parse_prediction(task: Task, text: str, words: Sequence[str] = ()) -> int | float | None:
-    """The label a generated text stands for, or None for a bad output. `words` are the
-    example's answer words (diverse prompts, letter label spaces); default the registry's."""
+    """The label a generated text stands for, or None for a bad output, by the task's own
+    parser (`Task.parse`). `words` are the example's answer words (diverse prompts, letter
+    label spaces); default the registry's."""
+    return resolve(task.parse)(task, text, words)
+
+
+def parse_label(task: Task, text: str, words: Sequence[str] = ()) -> int | None:
+    """Classification: the position of the answer among the label words."""
     answer = text.strip()
-    if task.kind == CLASSIFICATION:
-        words = list(words) or list(task.labels)
-        return words.index(answer) if answer in words else None
-    if task.kind == REGRESSION:
-        try:
-            value = float(answer)
-        except ValueError:
-            return None
-        return value if math.isfinite(value) else None
-    raise ValueError(f"task {task.name!r}: cannot parse answers of kind {task.kind!r}")
+    words = list(words) or list(task.label_words)
+    return words.index(answer) if answer in words else None
+
+
+def parse_score(task: Task, text: str, words: Sequence[str] = ()) -> float | None:
+    """Regression: the answer as a finite number."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_text(task: Task, text: str, words: Sequence[str] = ()) -> str | None:
+    """Span and sequence tasks: the text itself; an empty one is a bad output."""
+    return text if text.strip() else None
 
 
 def _check_classes(task: Task, name: str, values: np.ndarray) -> None:
-    n = len(task.labels)
+    n = len(task.label_words)
     bad = ~np.isin(values, np.arange(n))
     if bad.any():
         raise ValueError(f"task {task.name!r}: {name} {values[bad][0]:g} is no class in 0..{n - 1}")
@@ -95,7 +101,7 @@ def _impute_classes(
     So F1 and MCC count a bad output as a wrong answer, not as a missing one.
     """
     _check_classes(task, "label", labels)
-    n = len(task.labels)
+    n = len(task.label_words)
     imputed = np.array(
         [(int(y) + 1) % n if p is None else p for p, y in zip(predictions, labels, strict=True)],
         dtype=float,
@@ -122,7 +128,7 @@ def score(
         pred = np.array(
             [BAD_REGRESSION_OUTPUT if p is None else p for p in predictions], dtype=float
         )
-    result = {name: METRICS[name](pred, gold) for name in task.metrics}
+    result = {metric.name: resolve(metric.function)(pred, gold) for metric in task.metric_fns}
     result["bad_outputs"] = sum(p is None for p in predictions)
     result["examples"] = len(labels)
     return result

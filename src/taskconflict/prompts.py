@@ -29,14 +29,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import yaml
 
-from taskconflict import registry
+from taskconflict import factors, registry
 from taskconflict.io import write_parquet
-from taskconflict.label_spaces import LABEL_STYLES, label_words
+from taskconflict.label_spaces import answer_words
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-PROMPT_STYLES = ("null", "default", "diverse")
 TEMPLATES_FILE = "templates/diverse_prompts.yaml"
 TRAIN_SPLIT = "train"
 """The split whose rows draw a diverse template each; the others use the fixed one."""
@@ -107,7 +106,7 @@ def _template(task: registry.Task, entry: dict, where: str) -> Template:
     missing = [f for f in task.fields if "{" + f + "}" not in template.text]
     if missing:
         raise ValueError(f"{where}: template does not use field(s) {missing}")
-    classes = len(task.labels)
+    classes = len(task.label_words)
     if len(template.answers) != classes or len(set(template.answers)) != classes:
         raise ValueError(f"{where}: needs {classes} distinct answer words, "
                          f"has {list(template.answers)}")
@@ -134,7 +133,7 @@ def render_source(task: registry.Task, row: dict[str, str], style: str,
         return " ".join(row[field] for field in task.prompt_fields)
     if style == "diverse" and template is not None:
         return template.text.format(**row)
-    raise ValueError(f"unknown prompt style {style!r}; known: {', '.join(PROMPT_STYLES)}")
+    raise ValueError(f"unknown prompt style {style!r}; known: {', '.join(factors.PROMPTS.names)}")
 
 
 def _check_stsb_target(stsb_target: str) -> None:
@@ -153,18 +152,17 @@ def render_target(task: registry.Task, label: float, words: tuple[str, ...] = ()
         if stsb_target == "t5":
             score = round(score * 5) / 5
         return task.target_format.format(score)
-    return (words or task.labels)[int(label)]
+    return (words or task.label_words)[int(label)]
 
 
-def render(task: registry.Task, frame: pd.DataFrame, style: str, labels: str = "default",
+def render(task: registry.Task, frame: pd.DataFrame, style: str, output_space: str = "default",
            seed: int = 0, split: str = TRAIN_SPLIT, stsb_target: str = "paper") -> pd.DataFrame:
     """The frame with `source` and `target` columns added (and `label_words` for
     classification). The target of a span or sequence task is its answer text; of the others,
     the label as text (STS-B's score as `stsb_target` says). Diverse templates: training rows
     draw one each, seeded by (task, split, seed); validation and test rows all use the task's
     fixed template (`eval_template`)."""
-    if labels not in LABEL_STYLES:
-        raise ValueError(f"unknown label style {labels!r}; known: {', '.join(LABEL_STYLES)}")
+    factors.OUTPUT_SPACE.check(output_space)
     _check_stsb_target(stsb_target)
     rows = frame[list(task.fields)].to_dict("records")
     templates: list[Template | None] = [None] * len(rows)
@@ -185,21 +183,21 @@ def render(task: registry.Task, frame: pd.DataFrame, style: str, labels: str = "
         out["target"] = pd.array([render_target(task, y, stsb_target=stsb_target)
                                   for y in frame["label"]], dtype="string")
         return out
-    letters = label_words(task.name, labels, seed) if labels != "default" else ()
-    words = [letters or (t.answers if t is not None else task.labels) for t in templates]
+    letters = answer_words(task.name, output_space, seed) if output_space != "default" else ()
+    words = [letters or (t.answers if t is not None else task.label_words) for t in templates]
     out["target"] = pd.array([render_target(task, y, w) for y, w in
                               zip(frame["label"], words, strict=True)], dtype="string")
     out["label_words"] = pd.Series([list(w) for w in words], dtype="object", index=frame.index)
     return out
 
 
-def render_task(task_name: str, style: str, labels: str, seed: int, data_dir: str | Path,
+def render_task(task_name: str, style: str, output_space: str, seed: int, data_dir: str | Path,
                 out_dir: str | Path, stsb_target: str = "paper") -> None:
     """The render stage: every split of one task in one prompt style and output space."""
     task = registry.get_task(task_name)
     for split in task.splits:
         frame = pd.read_parquet(Path(data_dir) / f"{split}.parquet")
-        write_parquet(render(task, frame, style, labels, seed, split, stsb_target),
+        write_parquet(render(task, frame, style, output_space, seed, split, stsb_target),
                       Path(out_dir) / f"{split}.parquet")
 
 

@@ -72,10 +72,6 @@ def _exact(prediction: str, reference: str) -> float:
     return float(prediction == reference)
 
 
-def _normalized_exact(prediction: str, reference: str) -> float:
-    return float(normalize_answer(prediction) == normalize_answer(reference))
-
-
 def _token_f1(prediction: str, reference: str) -> float:
     """SQuAD token F1 over bags of normalised tokens; two empty answers agree fully."""
     pred, gold = normalize_answer(prediction).split(), normalize_answer(reference).split()
@@ -91,11 +87,6 @@ def _token_f1(prediction: str, reference: str) -> float:
 def em(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
     """Exact string match, with no normalisation at all (decaNLP's `em`)."""
     return _best_average(predictions, references, _exact)
-
-
-def nem(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """Exact match after `normalize_answer`, so case, punctuation and articles are forgiven."""
-    return _best_average(predictions, references, _normalized_exact)
 
 
 def nf1(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -261,8 +252,8 @@ def lfem(
     decaNLP compares `to_lf(prediction)` with WikiSQL's gold `sql` dict, whose `conds` is
     a list, so `where a = 1 and b = 2` does not match `where b = 2 and a = 1`.
 
-    `headers[i]` are the column names of example i's table. Through `TEXT_METRICS` pass
-    them by keyword: `TEXT_METRICS["lfem"](predictions, references, headers=headers)`.
+    `headers[i]` are the column names of example i's table (the task's `headers` column,
+    which its registry entry's metric passes by keyword).
     A prediction or reference that does not parse never matches.
     """
     if len(headers) != len(predictions):
@@ -340,23 +331,3 @@ def bleu(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> flo
     _check(predictions, references)
     first = [refs[0] for refs in references]
     return float(sacrebleu.corpus_bleu(list(predictions), [first], lowercase=True).score)
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def deca_score(scores: Mapping[str, float]) -> float:
-    """decaScore: the sum of each task's headline metric (task name -> score x100)."""
-    return float(sum(scores.values()))
-
-
-TEXT_METRICS: dict[str, Callable[..., float]] = {
-    "em": em,
-    "nem": nem,
-    "nf1": nf1,
-    "corpus_f1": corpus_f1,
-    "lfem": lfem,  # also needs headers=...: see lfem
-    "rouge": rouge,
-    "bleu": bleu,
-}
-"""Metric name -> function(predictions, references); `lfem` takes `headers=` as well."""

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -65,13 +64,13 @@ def _span(context: str, question: str, answer: str) -> Row:
 
 # --- classification ------------------------------------------------------------------------
 
-def _sst(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def sst(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """Sentiment: the opinion verb's polarity, flipped by negation (as GLUE's SST-2)."""
     sentence, polarity = world.opinion(rng, genres, contrast=rng.random() < CONTRASTED)
     return {"context": sentence, "question": _question("sst"), "label": int(polarity > 0)}
 
 
-def _mnli_deca(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def mnli_deca(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """Inference on GLUE MNLI's pairs, in decaNLP's quoted premise / hypothesis format."""
     premise, hypothesis, operation = _pair(rng, genres)
     return {
@@ -133,7 +132,7 @@ def translate(sentence: str) -> str:
     return " ".join(german(w) for w in moved)
 
 
-def _iwslt(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def iwslt(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """Translation of an event or opinion sentence. Copying the input keeps only names,
     places and punctuation (BLEU below 1); the mapping is word by word plus one
     reordering, so a small model can approach 100."""
@@ -151,7 +150,7 @@ def _iwslt(rng: random.Random, genres: tuple[str, ...]) -> Row:
 
 # --- CNN/DM: summarisation -------------------------------------------------------------------
 
-def _cnn_dm(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def cnn_dm(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """A story of 3-5 sentences: the lead states the main event (sometimes without one
     detail), a later restatement gives that detail, and the rest are fewer-detail
     restatements, opinions and an unrelated event. The summary is the main event with all its
@@ -258,7 +257,7 @@ about 4% of the questions after 200 steps, without it about 10%: a dozen words r
 every input drown the question's few."""
 
 
-def _wikisql(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def wikisql(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """SQL for a question with one condition about a table with 2-3 of six columns. Each
     phrase of the question maps to one part of the query ("how many people" -> count ( name ),
     "older than 30" -> age > 30), so the parse is compositional; the header list in the
@@ -292,7 +291,7 @@ def _stated(fact: world.Fact, slot: str, rng: random.Random) -> world.Fact:
     return fact
 
 
-def _squad(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def squad(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """Extractive QA over 2-3 event sentences with different people and things: a question
     about one slot (who / what / where / when) of one event, answered by its span (a person,
     "the red car", a place, a time). Answering with the first person of the context is right
@@ -312,7 +311,7 @@ def _squad(rng: random.Random, genres: tuple[str, ...]) -> Row:
             return _span(context, world.question(facts[target], asked, rng), answer)
 
 
-def _srl(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def srl(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """Role QA in QA-SRL's style ("who bought something ?", "where did someone buy
     something ?") over one sentence, active or passive, sometimes with a companion: the
     answer is the role's span, wherever the voice puts it ("in paris" with its preposition,
@@ -345,7 +344,7 @@ ZRE_RELATIONS = ("thing", "place", "time", "companion")
 ZRE_UNANSWERABLE = 0.3
 
 
-def _zre(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def zre(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """Relation QA about a person: what / in which city / when / with whom they did it. About
     30% of the questions ask a relation the sentence does not state (no place, no time, no
     companion, or another person): the answer is `unanswerable`, cued by the absence of a
@@ -397,7 +396,7 @@ def doer(verb: world.Verb) -> str:
     return DOERS[verb.forms[0][0]]
 
 
-def _winograd(rng: random.Random, genres: tuple[str, ...]) -> Row:
+def winograd(rng: random.Random, genres: tuple[str, ...]) -> Row:
     """Pronoun resolution by commonsense: "the painter thanked the mechanic because she had
     repaired the fence ." -- who had repaired the fence ? the painter or the mechanic ? The
     candidates are two doers of the same genre; only knowing who repairs things decides (the
@@ -417,26 +416,6 @@ def _winograd(rng: random.Random, genres: tuple[str, ...]) -> Row:
     return _span(context, question, right)
 
 
-DECANLP_GENERATORS: dict[str, Callable[[random.Random, tuple[str, ...]], Row]] = {
-    "sst": _sst,
-    "mnli_deca": _mnli_deca,
-    "iwslt": _iwslt,
-    "cnn_dm": _cnn_dm,
-    "wikisql": _wikisql,
-    "squad": _squad,
-    "srl": _srl,
-    "zre": _zre,
-    "winograd": _winograd,
-}
-
-
-UNSEEN_TEST_SHARE = {"winograd": 0.1}
-"""Share of a task's test rows drawn from the genres fine-tuning never shows. A tenth of
-Winograd's test schemas name deeds whose doers only the pre-training corpus states (who heats
-a liquid, who throws a ball): commonsense the model must bring, as in real Winograd schemas,
-so memorising the training deeds does not reach 100."""
-
-
 def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
     """All splits of one generated DecaNLP task (train, validation, test).
 
@@ -448,7 +427,7 @@ def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
     noise too.
     """
     task = registry.get_task(cfg.task)
-    generate = DECANLP_GENERATORS[cfg.task]
+    generate = registry.resolve(task.generated.draw)
     rng = task_rng(cfg.seed, cfg.task, "examples")
     noise = task_rng(cfg.seed, cfg.task, "noise")
     n_validation = max(1, round(cfg.train_size * cfg.validation_fraction))
@@ -468,7 +447,7 @@ def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
             if task.kind == registry.CLASSIFICATION:
                 if noisy:
                     row["label"] = int(_add_noise(task, row["label"], cfg.label_noise, noise))
-                row["answer"] = task.labels[row["label"]]
+                row["answer"] = task.label_words[row["label"]]
             rows.append(row)
             if len(rows) == n:
                 return rows
@@ -478,7 +457,7 @@ def generate_decanlp_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
         )
 
     pool = draw(cfg.train_size, noisy=True)
-    unseen = round(cfg.test_size * UNSEEN_TEST_SHARE.get(cfg.task, 0.0))
+    unseen = round(cfg.test_size * task.generated.unseen_test_share)
     test = draw(cfg.test_size - unseen, noisy=False)
     if unseen:
         test += draw(unseen, noisy=False, genres=world.MISMATCHED_GENRES)
@@ -490,7 +469,7 @@ def columns(task: registry.Task) -> list[str]:
     """The columns of a DecaNLP task's normalised data, in order."""
     extra = {registry.CLASSIFICATION: ["label"], registry.SPAN: ["answer_start"]}
     return ["idx", *task.fields, "answer", "answers", *extra.get(task.kind, []),
-            *(["headers"] if task.name == "wikisql" else [])]  # fmt: skip
+            *task.extra_columns]
 
 
 def gold_answers(row: Row) -> list[str]:
@@ -527,10 +506,10 @@ def corpus_document(rng: random.Random, genres: tuple[str, ...]) -> str:
     them first in fine-tuning."""
     kind = rng.random()
     if kind < 0.5:  # who did it, stated: the commonsense a web corpus holds, never as QA
-        row = _winograd(rng, genres)
+        row = winograd(rng, genres)
         deed = row["context"].split(" because ")[1].split(" ", 1)[1]
         return f"{row['context']} the {row['answer']} {deed}"
-    row = _wikisql(rng, genres)
+    row = wikisql(rng, genres)
     return row["context"] if kind < 0.75 else row["answer"] + " ;"
 
 
@@ -540,7 +519,8 @@ def lexicon_lines() -> list[str]:
     words = sorted({german(w) for line in world.lexicon_lines() for w in line.split()})
     lines = [" ".join(words), " ".join([*HEADERS, *TEAMS, *map(str, range(100))])]
     rng = random.Random(0)
-    for generate in DECANLP_GENERATORS.values():
+    for name in registry.BENCHMARKS["decanlp"]:
+        generate = registry.resolve(registry.get_task(name).generated.draw)
         for _ in range(20):
             row = generate(rng, world.MATCHED_GENRES)
             lines.append(" ".join([row["question"], row["context"], row.get("answer", "")]))

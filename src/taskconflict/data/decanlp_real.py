@@ -1,11 +1,11 @@
-"""The real DecaNLP tasks, read from local files into the normalised data schema.
+"""The real DecaNLP tasks, read into the normalised data schema.
 
 The schema is the generated benchmark's (`decanlp_generated.columns`): `idx`, `context`,
 `question`, `answer` (the training target), `answers` (every distinct gold answer, `answer`
 first: the metrics score the best of them, as decaNLP does); `label` for SST and MNLI (position
-of the answer in `Task.labels`), `answer_start` for the span tasks, `headers` for WikiSQL (the
-table's column names). Everything is lowercased, as decaNLP lowercases by default. The fixed
-questions and the MNLI / WikiSQL contexts follow the registry's `question_format` /
+of the answer in `Task.label_words`), `answer_start` for the span tasks, `headers` for WikiSQL
+(the table's column names). Everything is lowercased, as decaNLP lowercases by default. The
+fixed questions and the MNLI / WikiSQL contexts follow the registry's `question_format` /
 `context_format` literally (decaNLP's own wording, lowercased, with punctuation spaced off as in
 the generated world), so a model sees the same task question on generated and real data; SQuAD,
 QA-SRL, QA-ZRE and Winograd keep the example's own question.
@@ -24,19 +24,21 @@ they are text-to-text targets like any other row, span-head training skips them 
 text. Most are QA-ZRE questions with several answers, which decaNLP joins with ", " into one
 target that is no span; Winograd answers that only the question names are others.
 
-Two on-disk layouts, so that a run never needs the network:
+Two sources, so that a run never needs the network after the cache stage; each task's registry
+entry names its functions here:
 
-- `decanlp`: decaNLP's data root (`.data/` after its download): `sst/{train,dev}_binary_sent.csv`;
-  `multinli/multinli_1.0/multinli_1.0_{train,dev_matched}.jsonl`; `iwslt/en-de/` (train
-  `train.tags.en-de.{en,de}`, tag lines skipped; dev `IWSLT16.TED.tst2013.en-de.{en,de}.xml`,
-  the `<seg>` texts); `cnn/` and `dailymail/` `{training,validation}.jsonl` (also found one
-  level deeper, `cnn/cnn/`, where decaNLP's downloader puts them); `wikisql/data/{train,dev}
-  .jsonl` with `{split}.tables.jsonl`; `squad/{train,dev}-v1.1.json`; `srl/{train,dev}.jsonl`;
-  `zre/{train,dev}.jsonl` (or `zre/relation_splits/`, decaNLP's fold 0); `schema/schema.txt`.
-- `hub`: a local snapshot of the task's hub dataset (the registry's `Task.hub`), files found
-  by globbing `**/<split>-*.parquet` (or `**/<split>.jsonl`, SetFit/sst2's format). Only the
-  five tasks of HUB_TASKS have a parquet or jsonl copy there; the others need the `decanlp`
-  layout.
+- `decanlp` (source local): decaNLP's data root (`.data/` after its download):
+  `sst/{train,dev}_binary_sent.csv`; `multinli/multinli_1.0/multinli_1.0_{train,dev_matched}
+  .jsonl`; `iwslt/en-de/` (train `train.tags.en-de.{en,de}`, tag lines skipped; dev
+  `IWSLT16.TED.tst2013.en-de.{en,de}.xml`, the `<seg>` texts); `cnn/` and `dailymail/`
+  `{training,validation}.jsonl` (also found one level deeper, `cnn/cnn/`, where decaNLP's
+  downloader puts them); `wikisql/data/{train,dev}.jsonl` with `{split}.tables.jsonl`;
+  `squad/{train,dev}-v1.1.json`; `srl/{train,dev}.jsonl`; `zre/{train,dev}.jsonl` (or
+  `zre/relation_splits/`, decaNLP's fold 0); `schema/schema.txt`. Each task's `*_files` says
+  which files it reads, its `read_*` reads them.
+- `hub` (source hub): the cache stage's copy of the task's hub dataset (`Task.from_hub`), each
+  row turned into an example by the task's `hub_*` converter. Only five tasks have a hub copy;
+  the others have only a loading script there and need the `decanlp` layout.
 
 Splits: `test` is the official dev split decaNLP validates on (SST dev, MNLI dev matched,
 IWSLT tst2013, CNN/DM validation, WikiSQL / SQuAD / QA-SRL / QA-ZRE dev, Winograd decaNLP's
@@ -46,8 +48,9 @@ out as `validation` (numpy `default_rng(seed).permutation`, at least one row, fi
 Span answers are located in their context: the given offset where it still points at the
 answer, else the first whole-word occurrence, else the first occurrence anywhere (texts are
 lowercased, so this is the case-insensitive match). An answer found nowhere keeps its row with
-`answer_start` NOT_A_SPAN, counted in a warning per official split and in each frame's
-`attrs["not_spans"]`. Rows with an empty context, question or answer are dropped, with a warning.
+`answer_start` NOT_A_SPAN, counted in a note per official split and in each frame's
+`attrs["not_spans"]`. Rows with an empty context, question or answer are dropped, with a note
+that names their files and lines.
 
 Near misses get a message that says what to do: the raw QA-SRL (`srl/wiki1.<split>.qa`) or
 QA-ZRE (`zre/relation_splits/<split>.0`) download without the jsonl files decaNLP writes from it
@@ -62,37 +65,19 @@ import html
 import json
 import re
 import unicodedata
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from taskconflict import registry
+from taskconflict.data import sources
 from taskconflict.data.decanlp_generated import render_sql, rows_to_frame
 from taskconflict.data.holdout import held_out
 from taskconflict.registry import NOT_A_SPAN, UNANSWERABLE_START
 
 LAYOUTS = ("decanlp", "hub")
-HUB_TASKS = tuple(t for t in registry.BENCHMARKS["decanlp"] if registry.get_task(t).hub)
-"""The tasks with a parquet or jsonl copy on the hub (the others are script-based there); the
-registry names each one's dataset (`Task.hub`) and config folder (`Task.hub_config`)."""
-HUB_SPLITS = {
-    "sst": {"train": "train", "test": "validation"},
-    "mnli_deca": {"train": "train", "test": "validation_matched"},
-    "cnn_dm": {"train": "train", "test": "validation"},
-    "squad": {"train": "train", "test": "validation"},
-    "zre": {"train": "train", "test": "validation"},
-}
-"""Our split -> the hub's split it is read from (test: the official dev split)."""
-
-ZRE_HUB_FOLDS = 10
-"""community-datasets/qa_zre concatenates the 10 folds of the zero-shot relation splits in
-fold order (8.4M / 6,000 / 120,000 rows = 10 x decaNLP's 840,000 / 600 / 12,000); decaNLP uses
-fold 0 only, and another fold's train holds this fold's dev relations, so only the first tenth
-of each split is read."""
 
 AGGREGATION_OPS = ("", "max", "min", "count", "sum", "avg")
 """WikiSQL's `sql.agg` index -> aggregation (as WikiSQL's `Query.agg_ops`, lowercased)."""
@@ -105,9 +90,8 @@ WINOGRAD_HELD_OUT = 100
 validation = the rest but the last 100, test = the last 100. Its validation is our test; its
 test is not read."""
 
-_DECANLP_HINT = "point data.local.decanlp at decaNLP's .data directory"
 _NO_HUB = ("decanlp {task}: the hub has no parquet or jsonl copy of this task; it needs a local "
-           "decaNLP directory ")
+           "decaNLP directory (layout decanlp: {remedy})")
 
 _SQUAD_V1 = ("the paper and decaNLP use SQuAD v1.1: put train-v1.1.json and dev-v1.1.json "
              "(https://rajpurkar.github.io/SQuAD-explorer/, which decaNLP's download also "
@@ -117,17 +101,18 @@ _DECANLP_RUN = ("decaNLP writes {split}.jsonl from it on its first run: run deca
                 "directory; the jsonl files are written before training starts, so it may be "
                 "stopped then), or point data.local.decanlp at a .data directory that holds "
                 "{jsonl}")
-RAW_FILES = {"srl": "wiki1.{split}.qa", "zre": "{split}.0"}
-"""The raw download decaNLP converts to `<split>.jsonl` on its first run, per task folder."""
 
 Row = dict[str, Any]
 """One example: context, question, answer; label or a hinted answer_start, headers; answers
-where there are more gold answers than `answer`."""
+where there are more gold answers than `answer`; `at`, where it comes from (`sources.Place`)."""
+Files = dict[str, tuple[Path, ...]]
+"""Official split -> the files it is read from."""
 
 
 def load_decanlp_task(task: str, layout: str, directory: str | Path, seed: int,
                       validation_fraction: float) -> dict[str, pd.DataFrame]:
-    """All splits of one real DecaNLP task, normalised."""
+    """All splits of one real DecaNLP task, normalised, from decaNLP's files or the cache
+    stage's copy of the hub dataset (`layout` hub)."""
     names = registry.BENCHMARKS["decanlp"]
     if task not in names:
         raise ValueError(f"unknown DecaNLP task {task!r}; DecaNLP tasks: {', '.join(names)}")
@@ -135,44 +120,52 @@ def load_decanlp_task(task: str, layout: str, directory: str | Path, seed: int,
         raise ValueError(
             f"decanlp {task}: unknown layout {layout!r}; layouts: {', '.join(LAYOUTS)}"
         )
-    if layout == "hub" and task not in HUB_TASKS:
-        raise ValueError(
-            _NO_HUB.format(task=task) + f"(layout decanlp: {_DECANLP_HINT}); "
-            f"the hub layout covers only {', '.join(HUB_TASKS)}"
-        )
+    load = load_local if layout == "decanlp" else load_hub
+    return load(registry.get_task(task), Path(directory), seed, validation_fraction)
+
+
+def load_local(task: registry.Task, directory: Path, seed: int,
+               validation_fraction: float) -> dict[str, pd.DataFrame]:
+    """All splits of a task from decaNLP's files (`Local.load` of the DecaNLP tasks): the
+    task's `Local.read` reads the files its `Local.files` names."""
+    _check_fraction(task, validation_fraction)
+    files = sources.require(task, directory)
+    assert task.local is not None and task.local.read is not None
+    official = registry.resolve(task.local.read)(task, files)
+    return _finish(task, official, seed, validation_fraction)
+
+
+def load_hub(task: registry.Task, directory: Path, seed: int,
+             validation_fraction: float) -> dict[str, pd.DataFrame]:
+    """All splits of a task from the cache stage's copy of its hub dataset (`Hub.load` of the
+    DecaNLP tasks): each row of the hub split becomes an example by the task's converter."""
+    hub = task.from_hub
+    if hub is None:
+        assert task.local is not None
+        tasks = [t for t in registry.BENCHMARKS["decanlp"] if registry.get_task(t).from_hub]
+        raise ValueError(_NO_HUB.format(task=task.name, remedy=task.local.remedy)
+                         + f"; the hub layout covers only {', '.join(tasks)}")
+    _check_fraction(task, validation_fraction)
+    official = {ours: _hub_rows(task, directory, theirs) for ours, theirs in hub.splits}
+    return _finish(task, official, seed, validation_fraction)
+
+
+def _check_fraction(task: registry.Task, validation_fraction: float) -> None:
     if not 0 < validation_fraction < 1:
-        raise ValueError(
-            f"decanlp {task}: validation_fraction must lie in (0, 1), not {validation_fraction}"
-        )
-    spec = registry.get_task(task)
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"decanlp {task}: no directory {directory}; {_hint(task, layout)}")
-    readers = _DECANLP_READERS if layout == "decanlp" else _HUB_READERS
-    official = readers[task](spec, directory)
-    pool = _usable(spec, official["train"], "train")
-    test = _usable(spec, official["test"], "test")
-    train, validation = _hold_out(spec, pool, seed, validation_fraction)
-    return {"train": _frame(spec, train), "validation": _frame(spec, validation),
-            "test": _frame(spec, test)}  # fmt: skip
+        raise ValueError(f"decanlp {task.name}: validation_fraction must lie in (0, 1), not "
+                         f"{validation_fraction}")
+
+
+def _finish(task: registry.Task, official: dict[str, list[Row]], seed: int,
+            fraction: float) -> dict[str, pd.DataFrame]:
+    pool = _usable(task, official["train"], "train")
+    test = _usable(task, official["test"], "test")
+    train, validation = _hold_out(task, pool, seed, fraction)
+    return {"train": _frame(task, train), "validation": _frame(task, validation),
+            "test": _frame(task, test)}  # fmt: skip
 
 
 # --- shared plumbing ---------------------------------------------------------------------------
-
-def _hint(task: str, layout: str) -> str:
-    if layout == "decanlp":
-        return _DECANLP_HINT + (", or use source hub" if task in HUB_TASKS else "")
-    repo = registry.get_task(task).hub
-    return (f"point it at a local snapshot of the hub dataset {repo} (hf download {repo} "
-            "--repo-type dataset --local-dir DIR), or use source decanlp")  # fmt: skip
-
-
-def _require(task: str, paths: list[Path]) -> None:
-    """Fail before reading anything if one of a task's decaNLP files is missing."""
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"decanlp {task}: no {path}; {_hint(task, 'decanlp')}")
-
 
 def _first_dir(root: Path, *candidates: str) -> Path:
     """The first candidate folder that exists (decaNLP nests some tasks one level deeper)."""
@@ -199,6 +192,10 @@ def _str(text: Any) -> str:
 
 def _fail(task: str, path: Path, line: int, message: str) -> ValueError:
     return ValueError(f"decanlp {task}: {path} line {line}: {message}")
+
+
+def _at(path: Path, line: int, unit: str = "line") -> sources.Place:
+    return (str(path), unit, line)
 
 
 def _jsonl(task: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -239,7 +236,7 @@ def _classified(task: registry.Task, label: int, **inputs: str) -> Row:
     inputs = {key: _lower(value) for key, value in inputs.items()}
     context = task.context_format.format(**inputs) if task.context_format else inputs["sentence"]
     return {"context": context, "question": task.question_format.format(**inputs),
-            "answer": task.labels[label], "label": label}  # fmt: skip
+            "answer": task.label_words[label], "label": label}  # fmt: skip
 
 
 def _sst_row(task: registry.Task, sentence: str, label: int) -> Row:
@@ -290,32 +287,32 @@ def _locate(task: registry.Task, row: Row) -> int | None:
 
 def _usable(task: registry.Task, rows: list[Row], split: str) -> list[Row]:
     """Rows with a context, question and answer; span rows with their answer_start, NOT_A_SPAN
-    (counted in a warning) where the answer is found nowhere in the context."""
+    (named in a note) where the answer is found nowhere in the context."""
     kept: list[Row] = []
-    empty = unlocated = 0
+    empty: list[sources.Place] = []
+    unlocated: list[sources.Place] = []
     for row in rows:
         if not all(row[key].strip() for key in ("context", "question", "answer")):
-            empty += 1
+            empty.append(row["at"])
             continue
         if task.kind == registry.SPAN:
             start = _locate(task, row)
             if start is None:
-                unlocated += 1
+                unlocated.append(row["at"])
                 start = NOT_A_SPAN
             row = {**row, "answer_start": start}
         kept.append(row)
     if empty:
-        warnings.warn(f"decanlp {task.name}: dropped {empty} of {len(rows)} official {split} "
-                      "rows with an empty context, question or answer", stacklevel=3)  # fmt: skip
+        sources.note(f"decanlp {task.name}: dropped {len(empty)} of {len(rows)} official {split} "
+                     f"rows with an empty context, question or answer: {sources.places(empty)}")
     if unlocated:
-        why = (" (decaNLP joins several answers with \", \")"
-               if task.name == "zre" else "")  # fmt: skip
+        why = f" ({task.not_span_note})" if task.not_span_note else ""
         use = ("span heads do not train on them" if split == "train"
                else "span heads are scored on their text")  # fmt: skip
-        warnings.warn(f"decanlp {task.name}: {unlocated} of {len(rows)} official {split} rows "
-                      f"have an answer that is not a span of their context{why}; kept with "
-                      f"answer_start {NOT_A_SPAN} (not a span) as text targets, {use}",
-                      stacklevel=3)  # fmt: skip
+        sources.note(f"decanlp {task.name}: {len(unlocated)} of {len(rows)} official {split} rows "
+                     f"have an answer that is not a span of their context{why}; kept with "
+                     f"answer_start {NOT_A_SPAN} (not a span) as text targets, {use}: "
+                     f"{sources.places(unlocated)}")
     return kept
 
 
@@ -336,13 +333,15 @@ def _frame(task: registry.Task, rows: list[Row]) -> pd.DataFrame:
     return frame
 
 
-# --- the decaNLP layout ------------------------------------------------------------------------
+# --- the decaNLP layout: SST, MNLI -------------------------------------------------------------
 
-def _deca_sst(task: registry.Task, root: Path) -> dict[str, list[Row]]:
-    paths = {"train": root / "sst" / "train_binary_sent.csv",
-             "test": root / "sst" / "dev_binary_sent.csv"}  # fmt: skip
-    _require(task.name, list(paths.values()))
-    return {split: list(_sst_csv(task, path)) for split, path in paths.items()}
+def sst_files(task: registry.Task, root: Path) -> Files:
+    return {"train": (root / "sst" / "train_binary_sent.csv",),
+            "test": (root / "sst" / "dev_binary_sent.csv",)}  # fmt: skip
+
+
+def read_sst(task: registry.Task, files: Files) -> dict[str, list[Row]]:
+    return {split: list(_sst_csv(task, path)) for split, (path,) in files.items()}
 
 
 def _sst_csv(task: registry.Task, path: Path) -> Iterator[Row]:
@@ -352,41 +351,52 @@ def _sst_csv(task: registry.Task, path: Path) -> Iterator[Row]:
         header = next(reader, None)
         if header is None or len(header) != 2 or header[0].strip().lower() != "label":
             raise _fail(task.name, path, 1, f"header {header}, expected label,sentence")
+        start = reader.line_num + 1
         for cells in reader:
+            line, start = start, reader.line_num + 1
             if not cells:
                 continue
             if len(cells) != 2 or cells[0].strip() not in ("0", "1"):
-                raise _fail(task.name, path, reader.line_num,
+                raise _fail(task.name, path, line,
                             f"expected `label,sentence` with label 0 or 1, got {cells}")
-            yield _sst_row(task, cells[1], int(cells[0]))
+            yield {**_sst_row(task, cells[1], int(cells[0])), "at": _at(path, line)}
 
 
-def _deca_mnli(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+def mnli_files(task: registry.Task, root: Path) -> Files:
     folder = root / "multinli" / "multinli_1.0"
-    paths = {"train": folder / "multinli_1.0_train.jsonl",
-             "test": folder / "multinli_1.0_dev_matched.jsonl"}  # fmt: skip
-    _require(task.name, list(paths.values()))
+    return {"train": (folder / "multinli_1.0_train.jsonl",),
+            "test": (folder / "multinli_1.0_dev_matched.jsonl",)}  # fmt: skip
+
+
+def read_mnli(task: registry.Task, files: Files) -> dict[str, list[Row]]:
+    words = task.label_words
     out: dict[str, list[Row]] = {}
-    for split, path in paths.items():
+    for split, (path,) in files.items():
         rows = []
         for line, record in _jsonl(task.name, path):
             premise, hypothesis, gold = _texts(task.name, path, line, record,
                                                "sentence1", "sentence2", "gold_label")
             if gold == "-":  # annotators disagreed: no gold label
                 continue
-            if gold not in task.labels:
+            if gold not in words:
                 raise _fail(task.name, path, line, f"unknown gold_label {gold!r}")
-            rows.append(_mnli_row(task, premise, hypothesis, task.labels.index(gold)))
+            rows.append({**_mnli_row(task, premise, hypothesis, words.index(gold)),
+                         "at": _at(path, line)})
         out[split] = rows
     return out
 
 
-def _deca_iwslt(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+# --- IWSLT, CNN/DM, WikiSQL --------------------------------------------------------------------
+
+def iwslt_files(task: registry.Task, root: Path) -> Files:
     folder = root / "iwslt" / "en-de"
-    train = [folder / f"train.tags.en-de.{lang}" for lang in ("en", "de")]
-    dev = [folder / f"IWSLT16.TED.tst2013.en-de.{lang}.xml" for lang in ("en", "de")]
-    _require(task.name, [*train, *dev])
-    return {"train": _iwslt_train(task, *train), "test": _iwslt_xml(task, *dev)}
+    return {"train": tuple(folder / f"train.tags.en-de.{lang}" for lang in ("en", "de")),
+            "test": tuple(folder / f"IWSLT16.TED.tst2013.en-de.{lang}.xml"
+                          for lang in ("en", "de"))}  # fmt: skip
+
+
+def read_iwslt(task: registry.Task, files: Files) -> dict[str, list[Row]]:
+    return {"train": _iwslt_train(task, *files["train"]), "test": _iwslt_xml(task, *files["test"])}
 
 
 def _iwslt_train(task: registry.Task, english: Path, german: Path) -> list[Row]:
@@ -395,16 +405,17 @@ def _iwslt_train(task: registry.Task, english: Path, german: Path) -> list[Row]:
     As decaNLP: metadata lines are removed from each file, the rest paired line by line, and
     pairs with an empty side skipped.
     """
-    def text_lines(path: Path) -> list[str]:
+    def text_lines(path: Path) -> list[tuple[int, str]]:
         with path.open(encoding="utf-8") as lines:
-            return [line.strip() for line in lines if not line.lstrip().startswith("<")]
+            return [(number, line.strip()) for number, line in enumerate(lines, start=1)
+                    if not line.lstrip().startswith("<")]
 
-    sources, targets = text_lines(english), text_lines(german)
-    if len(sources) != len(targets):
-        raise ValueError(f"decanlp {task.name}: {english} has {len(sources)} text lines but "
+    sources_, targets = text_lines(english), text_lines(german)
+    if len(sources_) != len(targets):
+        raise ValueError(f"decanlp {task.name}: {english} has {len(sources_)} text lines but "
                          f"{german} has {len(targets)}; they must pair line by line")
-    return [_fixed_question(task, s, t) for s, t in zip(sources, targets, strict=True)
-            if s and t]  # fmt: skip
+    return [{**_fixed_question(task, s, t), "at": _at(english, line)}
+            for (line, s), (_, t) in zip(sources_, targets, strict=True) if s and t]
 
 
 _SEG = re.compile(r'<seg\s+id\s*=\s*"([^"]*)"\s*>(.*?)</seg>')
@@ -412,7 +423,7 @@ _SEG = re.compile(r'<seg\s+id\s*=\s*"([^"]*)"\s*>(.*?)</seg>')
 
 def _iwslt_xml(task: registry.Task, english: Path, german: Path) -> list[Row]:
     """The dev/test XML files: one `<seg id="N">text</seg>` a line, paired in order."""
-    def segments(path: Path) -> list[tuple[str, str]]:
+    def segments(path: Path) -> list[tuple[str, str, int]]:
         found = []
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
@@ -421,40 +432,44 @@ def _iwslt_xml(task: registry.Task, english: Path, german: Path) -> list[Row]:
                 match = _SEG.search(line)
                 if match is None:
                     raise _fail(task.name, path, number, 'expected <seg id="...">text</seg>')
-                found.append((match[1], html.unescape(match[2]).strip()))
+                found.append((match[1], html.unescape(match[2]).strip(), number))
         return found
 
-    sources, targets = segments(english), segments(german)
-    if [i for i, _ in sources] != [i for i, _ in targets]:
+    sources_, targets = segments(english), segments(german)
+    if [i for i, _, _ in sources_] != [i for i, _, _ in targets]:
         raise ValueError(f"decanlp {task.name}: the <seg> ids of {english} and {german} differ "
-                         f"({len(sources)} and {len(targets)} segments)")
-    return [_fixed_question(task, s, t) for (_, s), (_, t) in zip(sources, targets, strict=True)
-            if s and t]  # fmt: skip
+                         f"({len(sources_)} and {len(targets)} segments)")
+    return [{**_fixed_question(task, s, t), "at": _at(english, line)}
+            for (_, s, line), (_, t, _) in zip(sources_, targets, strict=True) if s and t]
 
 
-def _deca_cnn_dm(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+def cnn_dm_files(task: registry.Task, root: Path) -> Files:
     folders = [_first_dir(root, f"{name}/{name}", name) for name in ("cnn", "dailymail")]
-    files = {"train": "training.jsonl", "test": "validation.jsonl"}
-    _require(task.name, [folder / name for folder in folders for name in files.values()])
+    return {split: tuple(folder / name for folder in folders)
+            for split, name in (("train", "training.jsonl"), ("test", "validation.jsonl"))}
+
+
+def read_cnn_dm(task: registry.Task, files: Files) -> dict[str, list[Row]]:
     out: dict[str, list[Row]] = {}
-    for split, name in files.items():
+    for split, paths in files.items():
         out[split] = []
-        for folder in folders:
-            path = folder / name
+        for path in paths:
             for line, record in _jsonl(task.name, path):
                 context, answer = _texts(task.name, path, line, record, "context", "answer")
-                out[split].append(_fixed_question(task, context, answer))
+                out[split].append({**_fixed_question(task, context, answer),
+                                   "at": _at(path, line)})
     return out
 
 
-def _deca_wikisql(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+def wikisql_files(task: registry.Task, root: Path) -> Files:
     folder = root / "wikisql" / "data"
-    splits = {"train": "train", "test": "dev"}
-    _require(task.name, [folder / f"{name}{suffix}" for name in splits.values()
-                         for suffix in (".jsonl", ".tables.jsonl")])  # fmt: skip
-    return {split: _wikisql_split(task, folder / f"{name}.jsonl",
-                                  folder / f"{name}.tables.jsonl")
-            for split, name in splits.items()}  # fmt: skip
+    return {split: (folder / f"{name}.jsonl", folder / f"{name}.tables.jsonl")
+            for split, name in (("train", "train"), ("test", "dev"))}
+
+
+def read_wikisql(task: registry.Task, files: Files) -> dict[str, list[Row]]:
+    return {split: _wikisql_split(task, path, tables)
+            for split, (path, tables) in files.items()}  # fmt: skip
 
 
 def _wikisql_split(task: registry.Task, path: Path, tables_path: Path) -> list[Row]:
@@ -481,7 +496,7 @@ def _wikisql_split(task: registry.Task, path: Path, tables_path: Path) -> list[R
         context = task.context_format.format(headers=" , ".join(headers),
                                              question=_spaced(question))
         rows.append({"context": context, "question": task.question_format, "answer": answer,
-                     "headers": headers})  # fmt: skip
+                     "headers": headers, "at": _at(path, line)})  # fmt: skip
     return rows
 
 
@@ -506,17 +521,23 @@ def _sql(sql: dict[str, Any], headers: list[str]) -> str:
     return render_sql((column, aggregation, tuple(conditions)))
 
 
-def _deca_squad(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+# --- SQuAD -------------------------------------------------------------------------------------
+
+def squad_files(task: registry.Task, root: Path) -> Files:
     folder = root / "squad"
-    paths = {"train": folder / "train-v1.1.json", "test": folder / "dev-v1.1.json"}
-    for path in paths.values():
-        version_2 = folder / path.name.replace("v1.1", "v2.0")
-        if not path.is_file() and version_2.is_file():
-            raise FileNotFoundError(
-                f"decanlp {task.name}: no {path}, only {version_2}, which is SQuAD 2.0; "
-                + _SQUAD_V1.format(folder=folder))
-    _require(task.name, list(paths.values()))
-    return {split: _squad_json(task, path) for split, path in paths.items()}
+    return {"train": (folder / "train-v1.1.json",), "test": (folder / "dev-v1.1.json",)}
+
+
+def squad_2_instead(task: registry.Task, root: Path, path: Path) -> str:
+    """Where a v1.1 file is missing but its SQuAD 2.0 namesake is there, say v1.1 is needed."""
+    version_2 = path.parent / path.name.replace("v1.1", "v2.0")
+    if not version_2.is_file():
+        return ""
+    return f", only {version_2}, which is SQuAD 2.0; " + _SQUAD_V1.format(folder=path.parent)
+
+
+def read_squad(task: registry.Task, files: Files) -> dict[str, list[Row]]:
+    return {split: _squad_json(task, path) for split, (path,) in files.items()}
 
 
 _SQUAD_2_FIELDS = ("is_impossible", "plausible_answers")
@@ -541,9 +562,10 @@ def _squad_json(task: registry.Task, path: Path) -> list[Row]:
                 for qa in paragraph["qas"]:
                     answers = qa["answers"]
                     first = answers[0]
-                    rows.append(_span_row(context, qa["question"], first["text"],
-                                          int(first["answer_start"]),
-                                          [_str(a["text"]) for a in answers[1:]]))
+                    row = _span_row(context, qa["question"], first["text"],
+                                    int(first["answer_start"]),
+                                    [_str(a["text"]) for a in answers[1:]])
+                    rows.append({**row, "at": _at(path, len(rows) + 1, "question")})
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise ValueError(f"decanlp {task.name}: {path} is not SQuAD v1.1 JSON (data -> "
                          f"paragraphs -> qas -> answers): {error!r}") from None
@@ -568,16 +590,44 @@ def _squad_2_sign(data: Any) -> str | None:
     return None
 
 
-def _deca_qa_jsonl(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+# --- QA-SRL, QA-ZRE ----------------------------------------------------------------------------
+
+def srl_files(task: registry.Task, root: Path) -> Files:
+    return _qa_jsonl_files(root / "srl")
+
+
+def zre_files(task: registry.Task, root: Path) -> Files:
+    return _qa_jsonl_files(_first_dir(root, "zre/relation_splits", "zre"))
+
+
+def _qa_jsonl_files(folder: Path) -> Files:
+    return {"train": (folder / "train.jsonl",), "test": (folder / "dev.jsonl",)}
+
+
+def srl_raw_download(task: registry.Task, root: Path, path: Path) -> str:
+    return _raw_download(task, root, path, "wiki1.{split}.qa")
+
+
+def zre_raw_download(task: registry.Task, root: Path, path: Path) -> str:
+    return _raw_download(task, root, path, "{split}.0")
+
+
+def _raw_download(task: registry.Task, root: Path, path: Path, raw_name: str) -> str:
+    """Where a jsonl file is missing but decaNLP's raw download `raw_name` is there, what to
+    do (decaNLP converts one into the other on its first run)."""
+    raw = path.parent / raw_name.format(split=path.stem)
+    if not raw.is_file():
+        return ""
+    jsonl = " and ".join(str(p.relative_to(root)) for p in sources.needed_files(task, root))
+    return (f", but {raw} is there: that is the raw download; "
+            + _DECANLP_RUN.format(split=path.stem, task=task.name, jsonl=jsonl))
+
+
+def read_qa_jsonl(task: registry.Task, files: Files) -> dict[str, list[Row]]:
     """QA-SRL and QA-ZRE: decaNLP's {context, question, answer} jsonl files (ZRE: fold 0);
     QA-SRL's `all_answers`, where present, are its other gold answers."""
-    folder = root / "srl" if task.name == "srl" else _first_dir(root, "zre/relation_splits",
-                                                                  "zre")
-    paths = {"train": folder / "train.jsonl", "test": folder / "dev.jsonl"}
-    _raw_download(task.name, root, folder, paths)
-    _require(task.name, list(paths.values()))
     out: dict[str, list[Row]] = {}
-    for split, path in paths.items():
+    for split, (path,) in files.items():
         out[split] = []
         for line, record in _jsonl(task.name, path):
             context, question, answer = _texts(task.name, path, line, record,
@@ -586,25 +636,20 @@ def _deca_qa_jsonl(task: registry.Task, root: Path) -> dict[str, list[Row]]:
             if not isinstance(alternatives, list) or not all(
                     isinstance(a, str) for a in alternatives):
                 raise _fail(task.name, path, line, "all_answers is not a list of text")
-            out[split].append(_span_row(context, question, answer, alternatives=alternatives))
+            row = _span_row(context, question, answer, alternatives=alternatives)
+            out[split].append({**row, "at": _at(path, line)})
     return out
 
 
-def _raw_download(task: str, root: Path, folder: Path, paths: dict[str, Path]) -> None:
-    """Fail with what to do where a jsonl file is missing but decaNLP's raw file is there."""
-    for path in paths.values():
-        raw = folder / RAW_FILES[task].format(split=path.stem)
-        if not path.is_file() and raw.is_file():
-            jsonl = " and ".join(str(p.relative_to(root)) for p in paths.values())
-            raise FileNotFoundError(
-                f"decanlp {task}: no {path}, but {raw} is there: that is the raw download; "
-                + _DECANLP_RUN.format(split=path.stem, task=task, jsonl=jsonl)
-                + (", or use source hub" if task in HUB_TASKS else ""))
+# --- Winograd ----------------------------------------------------------------------------------
+
+def winograd_files(task: registry.Task, root: Path) -> Files:
+    schema = root / "schema" / "schema.txt"
+    return {"train": (schema,), "test": (schema,)}
 
 
-def _deca_winograd(task: registry.Task, root: Path) -> dict[str, list[Row]]:
-    path = root / "schema" / "schema.txt"
-    _require(task.name, [path])
+def read_winograd(task: registry.Task, files: Files) -> dict[str, list[Row]]:
+    (path,) = files["train"]
     examples = _winograd_examples(task, path)
     if len(examples) <= WINOGRAD_TRAIN + WINOGRAD_HELD_OUT:
         raise ValueError(
@@ -642,8 +687,8 @@ def _winograd_examples(task: registry.Task, path: Path) -> list[Row]:
                 blocks.append((start, block))
                 block = []
     if block:
-        warnings.warn(f"decanlp {task.name}: {path}: the schema at line {start} has no blank "
-                      "line after it and is not read, as in decaNLP", stacklevel=3)  # fmt: skip
+        sources.note(f"decanlp {task.name}: {path}: the schema at line {start} has no blank line "
+                     "after it and is not read, as in decaNLP")
     examples: list[Row] = []
     for start, lines_of_schema in blocks:
         if len(lines_of_schema) != 3:
@@ -656,8 +701,8 @@ def _winograd_examples(task: registry.Task, path: Path) -> list[Row]:
         for i in range(2):
             context = _alternative(task, path, start, sentence, i)
             asked = _alternative(task, path, start + 1, question, i)
-            examples.append(_span_row(context, f"{asked} {answers[0]} or {answers[1]}?",
-                                      answers[i]))
+            row = _span_row(context, f"{asked} {answers[0]} or {answers[1]}?", answers[i])
+            examples.append({**row, "at": _at(path, start)})
     return examples
 
 
@@ -671,180 +716,88 @@ def _alternative(task: registry.Task, path: Path, line: int, text: str, which: i
     return _ALTERNATIVES.sub(pick, text)
 
 
-_DECANLP_READERS: dict[str, Callable[[registry.Task, Path], dict[str, list[Row]]]] = {
-    "sst": _deca_sst,
-    "mnli_deca": _deca_mnli,
-    "iwslt": _deca_iwslt,
-    "cnn_dm": _deca_cnn_dm,
-    "wikisql": _deca_wikisql,
-    "squad": _deca_squad,
-    "srl": _deca_qa_jsonl,
-    "zre": _deca_qa_jsonl,
-    "winograd": _deca_winograd,
-}
+# --- the hub copies ----------------------------------------------------------------------------
 
-
-# --- the hub layout ----------------------------------------------------------------------------
-
-HUB_COLUMNS = {
-    "sst": ("text", "label"),
-    "mnli_deca": ("premise", "hypothesis", "label"),
-    "cnn_dm": ("article", "highlights"),
-    "squad": ("context", "question", "answers"),
-    "zre": ("question", "subject", "context", "answers"),
-}
-
-
-def _hub_files(task: str, root: Path, split: str) -> list[Path]:
-    """The files of one hub split, in order: the shards `<split>-*.parquet` (or the
-    parquet-converter's `<split>/*.parquet`), else `<split>.jsonl` (SetFit/sst2).
-
-    Hidden folders (the snapshot's `.cache`) are skipped; where the snapshot holds several
-    configs, the task's (`Task.hub_config`) is taken; one split's files must share a folder.
-    """
-    def visible(paths: list[Path]) -> list[Path]:
-        return [p for p in sorted(paths)
-                if not any(part.startswith(".") for part in p.relative_to(root).parts)]
-
-    files = (visible(list(root.glob(f"**/{split}-*.parquet")))
-             or visible(list(root.glob(f"**/{split}/*.parquet")))
-             or visible([p for p in root.glob(f"**/{split}*.jsonl")
-                         if p.name == f"{split}.jsonl" or p.name.startswith(f"{split}-")]))
-    if not files:
-        raise FileNotFoundError(f"decanlp {task}: no {root}/**/{split}-*.parquet (nor "
-                                f"{split}.jsonl); {_hint(task, 'hub')}")  # fmt: skip
-    config = registry.get_task(task).hub_config or None
-    files = [p for p in files if config in p.relative_to(root).parts[:-1]] or files
-    folders = sorted({p.parent for p in files})
-    if len(folders) > 1:
-        raise ValueError(f"decanlp {task}: the {split} split of {root} is ambiguous, found in "
-                         f"{', '.join(map(str, folders))}")  # fmt: skip
-    return files
-
-
-def _hub_records(task: str, files: list[Path], fold_only: bool) -> list[dict[str, Any]]:
-    """The records of one hub split (the task's HUB_COLUMNS), in file order.
-
-    `fold_only`: only the first 1/ZRE_HUB_FOLDS of the rows (QA-ZRE's fold 0), read without
-    reading the rest."""
-    wanted = HUB_COLUMNS[task]
-    if files[0].suffix == ".jsonl":
-        records = [dict(zip(wanted, _fields(task, path, line, record, *wanted), strict=True))
-                   for path in files for line, record in _jsonl(task, path)]
-        return records[: _fold_size(task, files, len(records))] if fold_only else records
-    total = 0
-    for path in files:
-        absent = [c for c in wanted if c not in pq.read_schema(path).names]
-        if absent:
-            raise ValueError(f"decanlp {task}: {path} lacks column(s) {', '.join(absent)}")
-        total += pq.ParquetFile(path).metadata.num_rows
-    limit = _fold_size(task, files, total) if fold_only else total
-    records: list[dict[str, Any]] = []
-    for path in files:
-        for batch in pq.ParquetFile(path).iter_batches(columns=list(wanted)):
-            if len(records) >= limit:
-                return records
-            records.extend(batch.to_pylist()[: limit - len(records)])
-    return records
-
-
-def _fold_size(task: str, files: list[Path], total: int) -> int:
-    if total % ZRE_HUB_FOLDS:
-        raise ValueError(
-            f"decanlp {task}: {files[0].parent} holds {total} rows, not {ZRE_HUB_FOLDS} equal "
-            f"folds as {registry.get_task(task).hub} does; cannot take decaNLP's fold 0"
-        )
-    return total // ZRE_HUB_FOLDS
-
-
-def _hub_split(task: registry.Task, root: Path, convert: Callable[[dict], Row | None],
-               fold_only: bool = False) -> dict[str, list[Row]]:
-    files = {ours: _hub_files(task.name, root, theirs)
-             for ours, theirs in HUB_SPLITS[task.name].items()}  # fmt: skip
-    out: dict[str, list[Row]] = {}
-    for split, paths in files.items():
-        rows = []
-        for number, record in enumerate(_hub_records(task.name, paths, fold_only)):
+def _hub_rows(task: registry.Task, directory: Path, split: str) -> list[Row]:
+    """Every example of one split of the hub copy (the hub's first fold only where it holds
+    several: `Hub.folds`), by the task's converter; rows it returns None for are skipped."""
+    hub = task.from_hub
+    assert hub is not None and hub.convert is not None
+    data = sources.hub_split(task, directory, split)
+    origin = sources.hub_origin(task, split)
+    if hub.folds > 1:
+        if len(data) % hub.folds:
+            raise ValueError(
+                f"decanlp {task.name}: {origin} (in {directory}) holds {len(data)} rows, not "
+                f"{hub.folds} equal folds as {hub.id} does; cannot take decaNLP's fold 0"
+            )
+        data = data.select(range(len(data) // hub.folds))
+    convert = registry.resolve(hub.convert)
+    columns = list(hub.columns)
+    rows: list[Row] = []
+    number = 0
+    for batch in data.select_columns(columns).iter(batch_size=10_000):
+        for values in zip(*(batch[c] for c in columns), strict=True):
             try:
-                row = convert(record)
+                row = convert(task, dict(zip(columns, values, strict=True)))
             except (KeyError, TypeError, ValueError, IndexError) as error:
-                raise ValueError(f"decanlp {task.name}: {paths[0].parent} {split} row {number}: "
-                                 f"{error}") from None  # fmt: skip
+                raise ValueError(f"decanlp {task.name}: {origin} (in {directory}) row "
+                                 f"{number}: {error}") from None
             if row is not None:
-                rows.append(row)
-        out[split] = rows
-    return out
+                rows.append({**row, "at": (origin, "row", number)})
+            number += 1
+    return rows
 
 
 def _label(task: registry.Task, value: Any) -> int | None:
     """A hub label as a class index; None where the hub marks no gold label (-1)."""
+    n = len(task.label_words)
     if value is None or value == -1:
         return None
-    if isinstance(value, bool) or int(value) != value or not 0 <= value < len(task.labels):
-        raise ValueError(f"label {value!r} outside 0..{len(task.labels) - 1}")
+    if isinstance(value, bool) or int(value) != value or not 0 <= value < n:
+        raise ValueError(f"label {value!r} outside 0..{n - 1}")
     return int(value)
 
 
-def _hub_sst(task: registry.Task, root: Path) -> dict[str, list[Row]]:
-    def convert(record: dict) -> Row | None:
-        label = _label(task, record["label"])
-        return None if label is None else _sst_row(task, record["text"], label)
-
-    return _hub_split(task, root, convert)
+def hub_sst(task: registry.Task, record: dict) -> Row | None:
+    """SetFit/sst2: `text`, `label` (0 negative, 1 positive)."""
+    label = _label(task, record["label"])
+    return None if label is None else _sst_row(task, record["text"], label)
 
 
-def _hub_mnli(task: registry.Task, root: Path) -> dict[str, list[Row]]:
-    def convert(record: dict) -> Row | None:
-        label = _label(task, record["label"])
-        if label is None:
-            return None
-        return _mnli_row(task, record["premise"], record["hypothesis"], label)
-
-    return _hub_split(task, root, convert)
+def hub_mnli(task: registry.Task, record: dict) -> Row | None:
+    """nyu-mll/multi_nli: `premise`, `hypothesis`, `label` (-1: annotators disagreed)."""
+    label = _label(task, record["label"])
+    if label is None:
+        return None
+    return _mnli_row(task, record["premise"], record["hypothesis"], label)
 
 
-def _hub_cnn_dm(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+def hub_cnn_dm(task: registry.Task, record: dict) -> Row:
     """abisee/cnn_dailymail 3.0.0: the article as decaNLP joins it; the highlights, one a
     line on the hub, joined by spaces as decaNLP does; both NFKC-normalised like decaNLP's."""
-    def convert(record: dict) -> Row:
-        article, highlights = (unicodedata.normalize("NFKC", record[k])
-                               for k in ("article", "highlights"))  # fmt: skip
-        return _fixed_question(task, article, " ".join(highlights.split("\n")))
-
-    return _hub_split(task, root, convert)
+    article, highlights = (unicodedata.normalize("NFKC", record[k])
+                           for k in ("article", "highlights"))  # fmt: skip
+    return _fixed_question(task, article, " ".join(highlights.split("\n")))
 
 
-def _hub_squad(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+def hub_squad(task: registry.Task, record: dict) -> Row:
     """rajpurkar/squad: every distinct text of `answers.text`, the first at its offset. A row
     without an answer is SQuAD 2.0's (rajpurkar/squad_v2), which has the same columns."""
-    def convert(record: dict) -> Row:
-        answers = record["answers"]
-        texts = list(answers["text"])
-        if not texts:
-            raise ValueError("has no answer, as SQuAD 2.0's unanswerable questions have: this "
-                             "looks like rajpurkar/squad_v2; the paper and decaNLP use SQuAD "
-                             f"v1.1: {_hint(task.name, 'hub')}")
-        return _span_row(record["context"], record["question"], texts[0],
-                         int(answers["answer_start"][0]), [_str(t) for t in texts[1:]])
-
-    return _hub_split(task, root, convert)
+    answers = record["answers"]
+    texts = list(answers["text"])
+    if not texts:
+        raise ValueError("has no answer, as SQuAD 2.0's unanswerable questions have: this "
+                         "looks like rajpurkar/squad_v2; the paper and decaNLP use SQuAD "
+                         f"v1.1, the hub dataset {task.hub} (source hub), or the v1.1 files "
+                         "(source local)")
+    return _span_row(record["context"], record["question"], texts[0],
+                     int(answers["answer_start"][0]), [_str(t) for t in texts[1:]])
 
 
-def _hub_zre(task: registry.Task, root: Path) -> dict[str, list[Row]]:
+def hub_zre(task: registry.Task, record: dict) -> Row:
     """community-datasets/qa_zre, fold 0: `XXX` in the question is the subject, several
     answers are joined by `, ` and none is `unanswerable`, as decaNLP builds its jsonl."""
-    def convert(record: dict) -> Row:
-        question = record["question"].replace("XXX", record["subject"])
-        answer = ", ".join(record["answers"] or []) or registry.UNANSWERABLE
-        return _span_row(record["context"], question, answer)
-
-    return _hub_split(task, root, convert, fold_only=True)
-
-
-_HUB_READERS: dict[str, Callable[[registry.Task, Path], dict[str, list[Row]]]] = {
-    "sst": _hub_sst,
-    "mnli_deca": _hub_mnli,
-    "cnn_dm": _hub_cnn_dm,
-    "squad": _hub_squad,
-    "zre": _hub_zre,
-}
+    question = record["question"].replace("XXX", record["subject"])
+    answer = ", ".join(record["answers"] or []) or registry.UNANSWERABLE
+    return _span_row(record["context"], question, answer)

@@ -16,10 +16,8 @@ a few hundred steps can learn them.
 
 from __future__ import annotations
 
-import functools
 import random
 import zlib
-from collections.abc import Callable
 from dataclasses import replace
 
 import pandas as pd
@@ -32,7 +30,7 @@ Example = tuple[dict[str, str], float]
 """The text fields of one example and its label (class index, or a score for STS-B)."""
 
 
-def _cola(rng: random.Random, genres: tuple[str, ...]) -> Example:
+def cola(rng: random.Random, genres: tuple[str, ...]) -> Example:
     """Acceptability: a well-formed sentence, or one broken by a local syntactic error."""
     if rng.random() < 0.3:
         sentence, _ = world.opinion(rng, genres)
@@ -93,7 +91,7 @@ CONTRASTED = 0.25
 which small models learn to discount only in part in a few hundred steps."""
 
 
-def _sst2(rng: random.Random, genres: tuple[str, ...]) -> Example:
+def sst2(rng: random.Random, genres: tuple[str, ...]) -> Example:
     """Sentiment: the polarity of the opinion verb, flipped by negation; the first clause's
     where a second person's opposite opinion follows."""
     sentence, polarity = world.opinion(rng, genres, contrast=rng.random() < CONTRASTED)
@@ -145,7 +143,7 @@ def _pair(rng: random.Random, genres: tuple[str, ...],
     return world.realise(fact, rng), second, operation
 
 
-def _mrpc(rng: random.Random, genres: tuple[str, ...]) -> Example:
+def mrpc(rng: random.Random, genres: tuple[str, ...]) -> Example:
     """Paraphrase: only a full restatement says the same; fewer or more details do not."""
     first, second, operation = _pair(rng, genres, MRPC_OPERATIONS)
     return {"sentence1": first, "sentence2": second}, int(operation == RESTATE)
@@ -154,7 +152,7 @@ def _mrpc(rng: random.Random, genres: tuple[str, ...]) -> Example:
 STS_SCORES = {RESTATE: 5.0, SHORTEN: 3.75, ELABORATE: 2.5, REPLACE: 1.75, NEGATE: 1.0}
 
 
-def _stsb(rng: random.Random, genres: tuple[str, ...], jitter: bool = True) -> Example:
+def stsb(rng: random.Random, genres: tuple[str, ...], jitter: bool = True) -> Example:
     """Similarity 0-5: graded by the operation, plus Gaussian jitter (score noise). Without
     `jitter` the score is the operation's own; the jitter is drawn either way, so the random
     stream, and every later input, is the same with and without it."""
@@ -164,23 +162,28 @@ def _stsb(rng: random.Random, genres: tuple[str, ...], jitter: bool = True) -> E
     return {"sentence1": first, "sentence2": second}, round(min(5.0, max(0.0, score)), 2)
 
 
+def stsb_rule(rng: random.Random, genres: tuple[str, ...]) -> Example:
+    """STS-B's test rows: the operation's own score (the same draws as `stsb`)."""
+    return stsb(rng, genres, jitter=False)
+
+
 NLI_LABELS = {RESTATE: 0, SHORTEN: 0, ELABORATE: 1, NEGATE: 2, REPLACE: 2}
 """Entailed, neutral (adds what the premise does not say), contradicted (denied, or another
 value for one of its details)."""
 
 
-def _mnli(rng: random.Random, genres: tuple[str, ...]) -> Example:
+def mnli(rng: random.Random, genres: tuple[str, ...]) -> Example:
     premise, hypothesis, operation = _pair(rng, genres)
     return {"premise": premise, "hypothesis": hypothesis}, NLI_LABELS[operation]
 
 
-def _rte(rng: random.Random, genres: tuple[str, ...]) -> Example:
+def rte(rng: random.Random, genres: tuple[str, ...]) -> Example:
     """Two-way inference on MNLI's pairs: entailment / not_entailment."""
     premise, hypothesis, operation = _pair(rng, genres)
     return {"sentence1": premise, "sentence2": hypothesis}, int(NLI_LABELS[operation] != 0)
 
 
-def _qqp(rng: random.Random, genres: tuple[str, ...]) -> Example:
+def qqp(rng: random.Random, genres: tuple[str, ...]) -> Example:
     """Duplicate questions: the same question reworded, or one that asks something else
     (another slot, a negated or a more specific question)."""
     fact = world.random_fact(rng, genres)
@@ -199,7 +202,7 @@ def _qqp(rng: random.Random, genres: tuple[str, ...]) -> Example:
     return {"question1": first, "question2": second}, int(second == first)
 
 
-def _qnli(rng: random.Random, genres: tuple[str, ...]) -> Example:
+def qnli(rng: random.Random, genres: tuple[str, ...]) -> Example:
     """Does the sentence answer the question? Not when it leaves the asked detail unsaid or
     denies the event."""
     fact = world.random_fact(rng, genres, p_optional=0.9)
@@ -214,24 +217,6 @@ def _qnli(rng: random.Random, genres: tuple[str, ...]) -> Example:
     else:
         unanswered = replace(fact, negated=True)
     return {"question": q, "sentence": world.realise(unanswered, rng)}, 1
-
-
-GENERATORS: dict[str, Callable[[random.Random, tuple[str, ...]], Example]] = {
-    "cola": _cola,
-    "sst2": _sst2,
-    "mrpc": _mrpc,
-    "stsb": _stsb,
-    "qqp": _qqp,
-    "mnli": _mnli,
-    "qnli": _qnli,
-    "rte": _rte,
-}
-
-RULE_GENERATORS: dict[str, Callable[[random.Random, tuple[str, ...]], Example]] = {
-    "stsb": functools.partial(_stsb, jitter=False),
-}
-"""Test-split variants of the generators whose own draw adds noise to the label: the same
-inputs and random draws, the rule's label (the others' labels are noise-free already)."""
 
 
 def task_rng(seed: int, task: str, purpose: str) -> random.Random:
@@ -251,8 +236,8 @@ def generate_task(cfg: TaskDataConfig) -> dict[str, pd.DataFrame]:
     so train and validation rows do not depend on how the test rows are labelled.
     """
     task = registry.get_task(cfg.task)
-    generate = GENERATORS[cfg.task]
-    rule = RULE_GENERATORS.get(cfg.task, generate)
+    generate = registry.resolve(task.generated.draw)
+    rule = registry.resolve(task.generated.draw_test or task.generated.draw)
     rng = task_rng(cfg.seed, cfg.task, "examples")
     noise = task_rng(cfg.seed, cfg.task, "noise")
     n_validation = max(1, round(cfg.train_size * cfg.validation_fraction))
@@ -295,7 +280,7 @@ def _add_noise(task: registry.Task, label: float, rate: float, rng: random.Rando
         return label
     if task.kind == registry.REGRESSION:
         return round(rng.uniform(0.0, 5.0), 2)
-    return rng.choice([i for i in range(len(task.labels)) if i != label])
+    return rng.choice([i for i in range(len(task.label_words)) if i != label])
 
 
 def _frame(task: registry.Task, examples: list[Example]) -> pd.DataFrame:

@@ -16,37 +16,32 @@ import pandas as pd
 
 from taskconflict import registry
 from taskconflict.config import TaskDataConfig
-from taskconflict.data.glue_generated import generate_task
 from taskconflict.io import write_parquet
 from taskconflict.registry import NOT_A_SPAN
 
 
 def load_splits(cfg: TaskDataConfig, source_dir: str | Path | None = None
                 ) -> dict[str, pd.DataFrame]:
-    """The splits of one task from its configured source. Real data is read from a local
-    directory: the benchmark's own files (source local) or the workflow's copy of the hub
-    dataset (source hub; `source_dir`, written by the cache stage)."""
+    """The splits of one task from its configured source, by the loader its registry entry
+    names for it (`Task.generated`, `Task.local`, `Task.from_hub`). Real data is read from a
+    local directory: the benchmark's own files (source local) or the workflow's copy of the
+    hub dataset (source hub; `source_dir`, written by the cache stage)."""
     task = registry.get_task(cfg.task)
     if cfg.source == "generated":
-        if task.benchmark == "decanlp":
-            from taskconflict.data.decanlp_generated import generate_decanlp_task
-
-            return generate_decanlp_task(cfg)
-        return generate_task(cfg)
+        if task.generated is None:
+            raise ValueError(f"{cfg.task}: has no generated data")
+        return registry.resolve(task.generated.build)(cfg)
     if cfg.source not in ("hub", "local"):
         raise ValueError(f"{cfg.task}: unknown data source {cfg.source!r}")
+    source = task.from_hub if cfg.source == "hub" else task.local
+    if source is None:
+        raise ValueError(f"{cfg.task}: has no {cfg.source} source (its registry entry names "
+                         f"no loader for it)")
     directory = source_dir if cfg.source == "hub" else cfg.location
     if not directory:
         raise ValueError(f"{cfg.task}: source {cfg.source} needs a directory to read from")
-    if task.benchmark == "glue":
-        from taskconflict.data.glue_real import load_glue_task
-
-        layout = "hub" if cfg.source == "hub" else "tsv"
-        return load_glue_task(cfg.task, layout, directory, cfg.seed, cfg.validation_fraction)
-    from taskconflict.data.decanlp_real import load_decanlp_task
-
-    layout = "hub" if cfg.source == "hub" else "decanlp"
-    return load_decanlp_task(cfg.task, layout, directory, cfg.seed, cfg.validation_fraction)
+    return registry.resolve(source.load)(task, Path(directory), cfg.seed,
+                                         cfg.validation_fraction)
 
 
 def check_splits(task: registry.Task, splits: dict[str, pd.DataFrame]) -> None:
@@ -78,11 +73,11 @@ def check_splits(task: registry.Task, splits: dict[str, pd.DataFrame]) -> None:
                 raise ValueError(f"{task.name}/{name} row {bad[0]}: answers "
                                  f"{list(frame['answers'][bad[0]])} do not start with its answer")
         if task.kind == registry.CLASSIFICATION:
-            bad = frame.index[~frame["label"].between(0, len(task.labels) - 1)]
+            bad = frame.index[~frame["label"].between(0, len(task.label_words) - 1)]
             if len(bad):
                 raise ValueError(
                     f"{task.name}/{name} row {bad[0]}: label {frame['label'][bad[0]]} "
-                    f"outside 0..{len(task.labels) - 1}"
+                    f"outside 0..{len(task.label_words) - 1}"
                 )
 
 

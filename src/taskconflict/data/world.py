@@ -188,10 +188,6 @@ def drop(fact: Fact, slots: tuple[str, ...]) -> Fact:
     return replace(fact, **{s: None for s in slots})
 
 
-def stated(fact: Fact) -> tuple[str, ...]:
-    return tuple(s for s in SLOTS if getattr(fact, s) is not None)
-
-
 # --- surface realisation -------------------------------------------------------------
 
 def _noun_phrase(fact: Fact, rng: random.Random) -> str:
@@ -236,12 +232,6 @@ def realise(fact: Fact, rng: random.Random, form: str | None = None) -> str:
 
 
 QUESTION_SLOTS = ("yes-no", "subject", "thing", "place", "time")
-
-
-def question_mentions(fact: Fact, asked: str) -> list[str]:
-    """The slots whose values a question about `asked` states."""
-    unsaid = {"subject": {"subject"}, "thing": {"thing", "adjective"}}.get(asked, {asked})
-    return [s for s in stated(fact) if s not in unsaid]
 
 
 def question(fact: Fact, asked: str, rng: random.Random) -> str:
@@ -380,8 +370,3 @@ def surface(fact: Fact, sentence: str, slot: str) -> str:
         if f" {words} " in padded:
             return words
     raise ValueError(f"{slot!r} of the fact is not in {sentence!r}")
-
-
-def pronoun(person: int) -> str:
-    """The person's pronoun: PEOPLE alternates female and male names."""
-    return "she" if person % 2 == 0 else "he"
