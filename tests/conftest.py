@@ -12,8 +12,8 @@ from toy_models import TASKS, tiny_t5
 from taskconflict.config import TaskDataConfig, TokenizerConfig
 from taskconflict.data.glue_generated import generate_task
 from taskconflict.prompts import render
-from taskconflict.registry import get_task, registry_text
-from taskconflict.tokenizer import train_tokenizer
+from taskconflict.registry import get_task
+from taskconflict.tokenizer import build_workflow_tokenizer
 
 NAMES = "anna ben carla david emma felix greta hugo ida jonas karla leo".split()
 VERBS = "bought sold saw painted found lost washed borrowed".split()
@@ -66,8 +66,9 @@ def toy_corpus(tmp_path_factory: pytest.TempPathFactory) -> ToyCorpus:
 
 @pytest.fixture(scope="session")
 def toy_tokenizer_dir(toy_corpus: ToyCorpus, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workflow's tokenizer (the tokenizer stage's text and label words) on the toy corpus."""
     folder = tmp_path_factory.mktemp("toy_tokenizer")
-    train_tokenizer(toy_corpus.corpus, folder, TokenizerConfig(vocab_size=500), registry_text())
+    build_workflow_tokenizer(toy_corpus.corpus, folder, TokenizerConfig(vocab_size=500))
     return folder
 
 

@@ -6,16 +6,21 @@ normalised C_mg = ((x - 1) / (x + 1))^2, so x = 1 -> 0, x = 3 -> 1/4, x = 5 -> 4
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
+from matplotlib.lines import Line2D
 
-from taskconflict.config import default_prompts
 from taskconflict.conflict import gram_to_frame
+from taskconflict.factors import ARCHITECTURE, DECODER, OUTPUT_SPACE, PROMPTS, Factor, variant_name
 from taskconflict.figures import (
+    FIGURES,
     cosine_heatmaps,
     cosine_snapshots,
     figure2,
@@ -23,8 +28,10 @@ from taskconflict.figures import (
     figure3,
     figure4,
     figure5,
+    loss_lines,
 )
-from taskconflict.grid import Cell
+from taskconflict.grid import Cell, main_variant
+from taskconflict.report import figure_runs, write_figure
 
 STEPS = (0, 10, 20)
 # architecture -> seed -> (C_dir per step, x per step)
@@ -50,10 +57,38 @@ def fake_runs() -> list[tuple[Cell, pd.DataFrame]]:
                 parts.append(gram_to_frame(step, "encoder", ("cola", "rte"), gram(c_dir, x)))
                 # the decoder gets other numbers: they must not leak into the encoder figure
                 parts.append(gram_to_frame(step, "decoder", ("cola", "rte"), gram(-0.45, 9)))
-            runs.append((Cell("glue", "small", architecture, "multi", seed=seed,
-                              prompts=default_prompts(architecture)),
+            runs.append((Cell("glue", "small", architecture, "multi",
+                              variant=main_variant(architecture), seed=seed),
                          pd.concat(parts, ignore_index=True)))
     return runs
+
+
+def drawn_lines(ax: Axes, factor: Factor) -> dict[str, Line2D]:
+    """The line drawn for each level of `factor`, found by the factor's colour (seaborn's
+    data lines carry no label: its legend entries are empty proxy lines)."""
+    lines = {}
+    for name in factor.names:
+        found = [line for line in ax.get_lines() if len(line.get_xdata())
+                 and to_rgba(line.get_color()) == to_rgba(factor.color(name))]
+        assert len(found) <= 1, name
+        if found:
+            lines[name] = found[0]
+    return lines
+
+
+def legend_words(ax: Axes) -> list[str]:
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def band(ax: Axes, factor: Factor, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The low and high edge of the band drawn in the colour of `name`, per x (ascending)."""
+    color = to_rgba(factor.color(name))[:3]
+    found = [c for c in ax.collections
+             if len(c.get_facecolor()) and tuple(c.get_facecolor()[0][:3]) == color]
+    assert len(found) == 1, name
+    vertices = found[0].get_paths()[0].vertices
+    edges = pd.DataFrame(vertices, columns=["x", "y"]).groupby("x")["y"]
+    return edges.min().to_numpy(), edges.max().to_numpy()
 
 
 def expected(architecture: str, measure: str) -> np.ndarray:
@@ -86,12 +121,18 @@ def test_figure2_files_and_plotted_means(tmp_path: Path) -> None:
     assert (mg_ax.get_title(), dir_ax.get_title()) == ("Magnitude conflict", "Directional conflict")
     assert mg_ax.get_xlabel() == "training step"
     assert "min–max" in mg_ax.get_legend().get_title().get_text()
+    assert legend_words(mg_ax) == [f"{ARCHITECTURE.label(a)} (n=2)" for a in ARCHITECTURE.names]
+    data = figure2_data(fake_runs())
     for ax, measure in ((mg_ax, "c_mg_normalised"), (dir_ax, "c_dir")):
-        lines = {line.get_label(): line for line in ax.get_lines()}
-        for architecture in TARGETS:
-            line = lines[f"{architecture} (n=2)"]
+        lines = drawn_lines(ax, ARCHITECTURE)
+        assert set(lines) == set(TARGETS)
+        for architecture, line in lines.items():
             np.testing.assert_allclose(line.get_xdata(), STEPS)
             np.testing.assert_allclose(line.get_ydata(), expected(architecture, measure))
+            d = data[(data["architecture"] == architecture) & (data["measure"] == measure)]
+            low, high = band(ax, ARCHITECTURE, architecture)  # min-max over the seeds
+            np.testing.assert_allclose(low, d["low"])
+            np.testing.assert_allclose(high, d["high"])
 
 
 def test_decoder_part() -> None:
@@ -117,16 +158,21 @@ def conflict_frame(c_dirs: list[float], xs: list[int], part: str = "encoder") ->
 
 
 def test_figure3_has_one_line_per_prompt_style(tmp_path: Path) -> None:
-    runs = [(Cell("glue", "small", "text-to-text", "multi", prompts=style),
+    runs = [(Cell("glue", "small", "text-to-text", "multi", variant=variant_name(prompts=style)),
              conflict_frame([c] * 3, [1, 1, 1]))
             for style, c in (("null", 0.1), ("default", 0.2), ("diverse", 0.3))]
     runs.append((Cell("glue", "small", "text-to-text-id", "multi"),  # not Figure 3's
                  conflict_frame([0.4] * 3, [1, 1, 1])))
+    runs.append((Cell("glue", "small", "text-to-text", "multi",  # nor this: letters
+                      variant=variant_name(prompts="null", output_space="distinct")),
+                 conflict_frame([0.5] * 3, [1, 1, 1])))
     fig = figure3(runs, tmp_path / "f3.png", tmp_path / "f3.pdf")
-    lines = {line.get_label(): line for line in fig.axes[1].get_lines()
-             if not line.get_label().startswith("_")}
-    assert set(lines) == {"null (n=1)", "default (n=1)", "diverse (n=1)"}
-    np.testing.assert_allclose(lines["diverse (n=1)"].get_ydata(), [0.3] * 3)
+    assert legend_words(fig.axes[0]) == ["null prompts (n=1)", "default prompts (n=1)",
+                                         "diverse prompts (n=1)"]
+    lines = drawn_lines(fig.axes[1], PROMPTS)
+    assert set(lines) == {"null", "default", "diverse"}
+    np.testing.assert_allclose(lines["diverse"].get_ydata(), [0.3] * 3)
+    np.testing.assert_allclose(lines["null"].get_ydata(), [0.1] * 3)
 
 
 def test_figure4_decoder_conflict_and_accuracy_per_output_space(tmp_path: Path) -> None:
@@ -134,7 +180,8 @@ def test_figure4_decoder_conflict_and_accuracy_per_output_space(tmp_path: Path) 
         return {"cell": "x", "tasks": {"rte": {"test": {"accuracy": acc}},
                                        "cola": {"test": {"mcc": 10.0, "accuracy": acc + 10}},
                                        "stsb": {"test": {"spearman": 99.0}}}}
-    runs = [(Cell("glue", "small", "text-to-text", "multi", labels=space, seed=seed),
+    runs = [(Cell("glue", "small", "text-to-text", "multi",
+                  variant=variant_name(output_space=space), seed=seed),
              pd.concat([conflict_frame([0.0] * 3, [1, 1, 1]),
                         conflict_frame([c_dir + seed / 10] * 3, [1, 1, 1], "decoder")]),
              metrics(acc + seed))
@@ -148,6 +195,14 @@ def test_figure4_decoder_conflict_and_accuracy_per_output_space(tmp_path: Path) 
                                [85.5, 65.5, 75.5])
     heights = [p.get_height() for p in fig.axes[1].patches]
     np.testing.assert_allclose(heights, [85.5, 65.5, 75.5])
+    assert [t.get_text().replace("\n", " ") for t in fig.axes[1].get_xticklabels()] == [
+        OUTPUT_SPACE.label(s) for s in OUTPUT_SPACE.names]
+    assert [to_rgba(p.get_facecolor())[:3] for p in fig.axes[1].patches] == [
+        to_rgba(OUTPUT_SPACE.color(s))[:3] for s in OUTPUT_SPACE.names]
+    dots = np.concatenate([c.get_offsets()[:, 1] for c in fig.axes[1].collections])
+    np.testing.assert_allclose(sorted(dots), sorted(bars["accuracy"]))  # each seed a dot
+    lines_drawn = drawn_lines(fig.axes[0], OUTPUT_SPACE)
+    np.testing.assert_allclose(lines_drawn["overlapping"].get_ydata(), [0.35] * 3)
 
 
 def test_figure5_mean_training_loss_pretrained_vs_reinit(tmp_path: Path) -> None:
@@ -155,16 +210,20 @@ def test_figure5_mean_training_loss_pretrained_vs_reinit(tmp_path: Path) -> None
         return pd.DataFrame([{"step": step, "task": task, "loss": loss}
                              for task, values in losses.items()
                              for step, loss in zip((10, 20), values, strict=True)])
-    runs = [(Cell("glue", "small", "text-to-text", "multi", decoder="pretrained"),
+    runs = [(Cell("glue", "small", "text-to-text", "multi",
+                  variant=variant_name(decoder="pretrained")),
              log({"cola": [1.0, 0.5], "rte": [3.0, 1.5]})),
-            (Cell("glue", "small", "text-to-text", "multi", decoder="reinit"),
+            (Cell("glue", "small", "text-to-text", "multi", variant=variant_name(decoder="reinit")),
              log({"cola": [4.0, 2.0], "rte": [6.0, 4.0]})),
             (Cell("glue", "small", "text-to-text", "cola"), log({"cola": [9.0, 9.0]}))]
     fig = figure5(runs, tmp_path / "f5.png", tmp_path / "f5.pdf")
-    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
-    np.testing.assert_allclose(lines["pretrained (n=1)"].get_ydata(), [2.0, 1.0])
-    np.testing.assert_allclose(lines["reinit (n=1)"].get_ydata(), [5.0, 3.0])
+    lines = drawn_lines(fig.axes[0], DECODER)
+    np.testing.assert_allclose(lines["pretrained"].get_ydata(), [2.0, 1.0])
+    np.testing.assert_allclose(lines["reinit"].get_ydata(), [5.0, 3.0])
+    assert legend_words(fig.axes[0]) == ["pre-trained (n=1)", "re-initialised (n=1)"]
     assert fig.axes[0].get_title() == "text-to-text"
+    data = loss_lines(runs)
+    np.testing.assert_allclose(data.loc[data["series"] == "reinit", "mean"], [5.0, 3.0])
 
 
 def test_cosine_heatmaps_at_start_middle_and_end(tmp_path: Path) -> None:
@@ -177,3 +236,81 @@ def test_cosine_heatmaps_at_start_middle_and_end(tmp_path: Path) -> None:
     fig = cosine_heatmaps(Cell("glue", "small", "text-to-text", "multi"), frame, out)
     assert out.read_bytes()[:4] == b"\x89PNG"
     assert [ax.get_title() for ax in fig.axes[:3]] == ["step 0", "step 20", "step 40"]
+    middle = fig.axes[1]
+    np.testing.assert_allclose(middle.collections[0].get_array().reshape(2, 2), snapshots[1][2])
+    assert [t.get_text() for t in middle.texts] == ["1.0", "0.6", "0.6", "1.0"]
+    assert [t.get_text() for t in middle.get_yticklabels()] == ["CoLA", "RTE"]
+
+
+# --- one figure stage: report.write_figure reads the runs' files and dispatches ----------------
+
+def write_run(root: Path, cell: Cell, files: dict[str, object]) -> list[Path]:
+    """The files (name: frame or JSON) in the cell's run folder under `root`."""
+    folder = root / "runs" / cell.id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        if isinstance(content, pd.DataFrame):
+            content.to_parquet(folder / name)
+        else:
+            (folder / name).write_text(json.dumps(content))
+    return [folder / name for name in files]
+
+
+def test_every_figure_reads_the_files_its_spec_names():
+    assert {n: spec.files for n, spec in FIGURES.items()} == {
+        2: ("conflict.parquet",), 3: ("conflict.parquet",),
+        4: ("conflict.parquet", "metrics.json"), 5: ("train_log.parquet",)}
+    assert [spec.draw for spec in FIGURES.values()] == [figure2, figure3, figure4, figure5]
+    # the experiments whose runs they draw (the workflow's figure rule reads this too)
+    assert {n: spec.experiment for n, spec in FIGURES.items()} == {
+        2: "table1", 3: "table2", 4: "figure4", 5: "table3"}
+
+
+def test_write_figure_groups_run_files_by_cell(tmp_path: Path) -> None:
+    files = []
+    for cell, frame in fake_runs():
+        files += write_run(tmp_path / "results", cell, {"conflict.parquet": frame})
+    png, pdf = tmp_path / "figures" / "figure2_glue.png", tmp_path / "figures" / "figure2_glue.pdf"
+    write_figure(2, list(reversed(files)), png, pdf)
+    assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:5] == b"%PDF-"
+
+    def metrics(cell: Cell) -> dict:
+        return {"cell": cell.id, "tasks": {"rte": {"test": {"accuracy": 50.0 + cell.seed}}}}
+    files = []
+    for cell, frame in fake_runs():
+        if cell.architecture == "text-to-text":
+            files += write_run(tmp_path / "r4", cell, {"conflict.parquet": frame,
+                                                       "metrics.json": metrics(cell)})
+    runs = figure_runs(4, files[::-1])  # any order: per run, conflict then metrics
+    assert sorted((cell.seed, m["tasks"]["rte"]["test"]["accuracy"]) for cell, _, m in runs) == [
+        (0, 50.0), (1, 51.0)]
+    assert all(isinstance(frame, pd.DataFrame) for _, frame, _ in runs)
+    write_figure(4, files, tmp_path / "f4.png", tmp_path / "f4.pdf")
+    with pytest.raises(ValueError, match="needs the metrics.json"):
+        figure_runs(4, [f for f in files if f.name == "conflict.parquet"])
+    with pytest.raises(ValueError, match="draws the runs' train_log.parquet, not"):
+        figure_runs(5, files)
+    with pytest.raises(ValueError, match="no Figure 7"):
+        figure_runs(7, files)
+
+
+def test_figure_stage_of_the_command_line(tmp_path: Path) -> None:
+    from taskconflict.cli import main
+
+    files = []
+    for cell, frame in fake_runs():
+        files += write_run(tmp_path / "results", cell, {"conflict.parquet": frame})
+    png, pdf = tmp_path / "figure3.png", tmp_path / "figure3.pdf"
+    with pytest.raises(SystemExit):  # Figures 2-5 only
+        main(["figure", "--number", "9", "--runs", *map(str, files), "--png", str(png),
+              "--pdf", str(pdf)])
+    main(["figure", "--number", "3", "--runs", *map(str, files), "--png", str(png),
+          "--pdf", str(pdf)])
+    assert png.stat().st_size > 10_000 and pdf.stat().st_size > 1_000
+
+
+def test_figures_are_byte_identical_across_runs(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        figure2(fake_runs(), tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()

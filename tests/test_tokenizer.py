@@ -5,9 +5,15 @@ import string
 import sentencepiece as spm
 from transformers import AutoTokenizer, T5Tokenizer
 
+from taskconflict import registry
 from taskconflict.config import TokenizerConfig
 from taskconflict.registry import registry_text
-from taskconflict.tokenizer import load_tokenizer, train_tokenizer
+from taskconflict.tokenizer import (
+    build_workflow_tokenizer,
+    load_tokenizer,
+    train_tokenizer,
+    vocabulary_text,
+)
 
 SENTENCE = "anna bought the red car in paris ."
 
@@ -66,12 +72,20 @@ def test_folder_loads_like_a_hub_checkpoint(toy_tokenizer_dir, toy_corpus):
     assert ids == [[*sp.encode(line), 1] for line in lines]
 
 
-def test_training_is_deterministic(toy_corpus, tmp_path):
-    cfg = TokenizerConfig(vocab_size=500)
-    for name in ("a", "b"):
-        train_tokenizer(toy_corpus.corpus, tmp_path / name, cfg, registry_text())
+def test_training_is_deterministic(toy_corpus, toy_tokenizer_dir, tmp_path):
+    build_workflow_tokenizer(toy_corpus.corpus, tmp_path, TokenizerConfig(vocab_size=500))
     for file in ("spiece.model", "tokenizer.json"):
-        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+        assert (tmp_path / file).read_bytes() == (toy_tokenizer_dir / file).read_bytes()
+
+
+def test_vocabulary_text_and_label_words_never_unk(toy_tokenizer_dir):
+    """The tests' tokenizer is the workflow's: every prompt, template, letter and lexicon line
+    it trains on encodes without <unk>, and every label word is one piece."""
+    tokenizer = load_tokenizer(toy_tokenizer_dir)
+    for text in vocabulary_text():
+        assert tokenizer.unk_token_id not in tokenizer(text)["input_ids"], text
+    for word in registry.all_label_words():
+        assert len(tokenizer(word, add_special_tokens=False)["input_ids"]) == 1, word
 
 
 def test_vocab_size_is_a_soft_limit(toy_corpus, tmp_path):

@@ -23,7 +23,7 @@ def _prepare_data(a: argparse.Namespace) -> None:
 def _render(a: argparse.Namespace) -> None:
     from taskconflict.prompts import render_task
 
-    render_task(a.task, a.style, a.labels, a.seed, a.data, a.out, a.stsb_target)
+    render_task(a.task, a.style, a.output_space, a.seed, a.data, a.out, a.stsb_target)
 
 
 def _corpus(a: argparse.Namespace) -> None:
@@ -33,16 +33,9 @@ def _corpus(a: argparse.Namespace) -> None:
 
 
 def _tokenizer(a: argparse.Namespace) -> None:
-    from taskconflict.data import decanlp_generated, world
-    from taskconflict.label_spaces import letter_lines
-    from taskconflict.prompts import prompt_text
-    from taskconflict.registry import label_words, registry_text
-    from taskconflict.tokenizer import train_tokenizer
+    from taskconflict.tokenizer import build_workflow_tokenizer
 
-    extra = [*registry_text(), *prompt_text(), *letter_lines(), *world.lexicon_lines(),
-             *decanlp_generated.lexicon_lines()]
-    train_tokenizer(a.corpus, a.out, cfg.from_json(cfg.TokenizerConfig, a.config), extra,
-                    whole_words=label_words())
+    build_workflow_tokenizer(a.corpus, a.out, cfg.from_json(cfg.TokenizerConfig, a.config))
 
 
 def _pretrain(a: argparse.Namespace) -> None:
@@ -70,26 +63,15 @@ def _task_paths(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _cell(text: str):
-    from taskconflict.grid import Cell
-
-    return cfg.from_json(Cell, text)
-
-
 def _train(a: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from taskconflict.grid import Cell
     from taskconflict.run import run_cell
 
     data = {task: Path(folder) for task, folder in _task_paths(a.data).items()}
-    run_cell(_cell(a.cell), cfg.from_json(cfg.TrainConfig, a.config), a.model, data, a.out)
-
-
-def _evaluate(a: argparse.Namespace) -> None:
-    from taskconflict.evaluate import evaluate_cell
-
-    evaluate_cell(_cell(a.cell), cfg.from_json(cfg.TrainConfig, a.config), a.model, a.weights,
-                  _task_paths(a.data), a.out)
+    run_cell(cfg.from_json(Cell, a.cell), cfg.from_json(cfg.TrainConfig, a.config), a.model,
+             data, a.out)
 
 
 def _cache(a: argparse.Namespace) -> None:
@@ -111,28 +93,10 @@ def _table(a: argparse.Namespace) -> None:
     write_table_files(a.number, a.benchmark, a.model, a.metrics, a.out, a.context)
 
 
-def _figure2(a: argparse.Namespace) -> None:
-    from taskconflict.report import write_figure2
+def _figure(a: argparse.Namespace) -> None:
+    from taskconflict.report import write_figure
 
-    write_figure2(a.conflict, a.png, a.pdf)
-
-
-def _figure3(a: argparse.Namespace) -> None:
-    from taskconflict.report import write_figure3
-
-    write_figure3(a.conflict, a.png, a.pdf)
-
-
-def _figure4(a: argparse.Namespace) -> None:
-    from taskconflict.report import write_figure4
-
-    write_figure4(a.conflict, a.metrics, a.png, a.pdf)
-
-
-def _figure5(a: argparse.Namespace) -> None:
-    from taskconflict.report import write_figure5
-
-    write_figure5(a.logs, a.png, a.pdf)
+    write_figure(a.number, a.runs, a.png, a.pdf)
 
 
 def _cosines(a: argparse.Namespace) -> None:
@@ -171,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
               "add source/target text in one prompt style and output space")
     p.add_argument("--task", required=True)
     p.add_argument("--style", required=True, help="prompt style: null, default, diverse")
-    p.add_argument("--labels", default="default",
+    p.add_argument("--output-space", default="default",
                    help="output space: default, overlapping, distinct")
     p.add_argument("--seed", type=int, default=0, help="seeds diverse prompts and letters")
     p.add_argument("--stsb-target", default="paper",
@@ -198,20 +162,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=1)
 
-    def cell_stage(name, run, help, out_help):
-        p = stage(name, run, help)
-        p.add_argument("--cell", required=True, help="Cell as JSON")
-        p.add_argument("--config", required=True, help="TrainConfig as JSON")
-        p.add_argument("--model", required=True, help="pre-trained checkpoint: folder or hub id")
-        p.add_argument("--data", required=True, nargs="+", help="task=rendered split folder")
-        p.add_argument("--out", required=True, help=out_help)
-        return p
-
-    cell_stage("train", _train, "train one cell of the grid, then evaluate it",
-               "the cell's run folder")
-    p = cell_stage("evaluate", _evaluate, "score a trained cell on validation and test",
-                   "metrics.json")
-    p.add_argument("--weights", required=True, help="the cell's model.safetensors")
+    p = stage("train", _train, "train one cell of the grid, then evaluate it")
+    p.add_argument("--cell", required=True, help="Cell as JSON")
+    p.add_argument("--config", required=True, help="TrainConfig as JSON")
+    p.add_argument("--model", required=True, help="pre-trained checkpoint: folder or hub id")
+    p.add_argument("--data", required=True, nargs="+", help="task=rendered split folder")
+    p.add_argument("--out", required=True, help="the cell's run folder")
 
     p = stage("table", _table, "one of Tables 1-4 (one benchmark) as CSV, Markdown, LaTeX, HTML")
     p.add_argument("--number", required=True, type=int, choices=(1, 2, 3, 4))
@@ -221,23 +177,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", required=True, nargs="+", help="the cells' metrics.json")
     p.add_argument("--out", required=True, help="output path without extension")
 
-    def figure_stage(name, run, help):
-        p = stage(name, run, help)
-        p.add_argument("--png", required=True)
-        p.add_argument("--pdf", required=True)
-        return p
-
-    conflict_help = "the multi-task cells' conflict.parquet"
-    p = figure_stage("figure2", _figure2, "Figure 2: conflict over training per architecture")
-    p.add_argument("--conflict", required=True, nargs="+", help=conflict_help)
-    p = figure_stage("figure3", _figure3, "Figure 3: conflict over training per prompt style")
-    p.add_argument("--conflict", required=True, nargs="+", help=conflict_help)
-    p = figure_stage("figure4", _figure4,
-                     "Figure 4: decoder conflict and accuracy per output space")
-    p.add_argument("--conflict", required=True, nargs="+", help=conflict_help)
-    p.add_argument("--metrics", required=True, nargs="+", help="the same cells' metrics.json")
-    p = figure_stage("figure5", _figure5, "Figure 5: training loss, pre-trained vs. re-init")
-    p.add_argument("--logs", required=True, nargs="+", help="the cells' train_log.parquet")
+    p = stage("figure", _figure, "one of Figures 2-5 (one benchmark) as PNG and PDF")
+    p.add_argument("--number", required=True, type=int, choices=(2, 3, 4, 5))
+    p.add_argument("--runs", required=True, nargs="+",
+                   help="the multi-task cells' run files the figure draws (conflict.parquet, "
+                   "metrics.json, train_log.parquet: figures.FIGURES)")
+    p.add_argument("--png", required=True)
+    p.add_argument("--pdf", required=True)
 
     p = stage("cosines", _cosines, "task-gradient cosine heatmaps of one multi-task cell")
     p.add_argument("--conflict", required=True, help="the cell's conflict.parquet")

@@ -4,13 +4,13 @@ comparison with the paper."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from taskconflict.figures import cosine_heatmaps, figure2, figure3, figure4, figure5
+from taskconflict.figures import FIGURES, cosine_heatmaps
 from taskconflict.grid import Cell
 from taskconflict.io import atomic_path
 from taskconflict.tables import AVG, TABLES, build_table, column_display, write_table
@@ -31,8 +31,12 @@ def _metrics(files: Sequence[str | Path]) -> list[tuple[Cell, dict]]:
     return runs
 
 
-def _parquets(files: Sequence[str | Path]) -> list[tuple[Cell, pd.DataFrame]]:
-    return [(cell_of_run_file(path), pd.read_parquet(path)) for path in files]
+RUN_FILES: dict[str, Callable[[Path], object]] = {
+    "conflict.parquet": pd.read_parquet,
+    "train_log.parquet": pd.read_parquet,
+    "metrics.json": lambda path: json.loads(path.read_text()),
+}
+"""How each run file a figure may draw is read."""
 
 
 def write_table_files(number: int, benchmark: str, model: str,
@@ -44,23 +48,33 @@ def write_table_files(number: int, benchmark: str, model: str,
                 context)
 
 
-def write_figure2(conflict_files: Sequence[str | Path], png: str | Path, pdf: str | Path) -> None:
-    figure2(_parquets(conflict_files), Path(png), Path(pdf))
+def figure_runs(number: int, run_files: Sequence[str | Path]) -> list[tuple]:
+    """Figure `number`'s runs from its cells' files (any order): one `(cell, <file>, ...)`
+    tuple per run folder, its files read in the order `FIGURES[number].files` names them.
+    A file the figure does not draw, or a run without one it does, is an error."""
+    if number not in FIGURES:
+        raise ValueError(f"no Figure {number}; figures: {', '.join(map(str, FIGURES))}")
+    spec = FIGURES[number]
+    by_run: dict[str, tuple[Cell, dict[str, object]]] = {}
+    for path in map(Path, run_files):
+        if path.name not in spec.files:
+            raise ValueError(f"Figure {number} draws the runs' {', '.join(spec.files)}, "
+                             f"not {path}")
+        cell = cell_of_run_file(path)
+        by_run.setdefault(cell.id, (cell, {}))[1][path.name] = RUN_FILES[path.name](path)
+    runs = []
+    for cell, files in by_run.values():
+        missing = [name for name in spec.files if name not in files]
+        if missing:
+            raise ValueError(f"Figure {number} needs the {', '.join(missing)} of {cell.id} too")
+        runs.append((cell, *(files[name] for name in spec.files)))
+    return runs
 
 
-def write_figure3(conflict_files: Sequence[str | Path], png: str | Path, pdf: str | Path) -> None:
-    figure3(_parquets(conflict_files), Path(png), Path(pdf))
-
-
-def write_figure4(conflict_files: Sequence[str | Path], metrics_files: Sequence[str | Path],
-                  png: str | Path, pdf: str | Path) -> None:
-    metrics = {cell.id: m for cell, m in _metrics(metrics_files)}
-    runs = [(cell, frame, metrics[cell.id]) for cell, frame in _parquets(conflict_files)]
-    figure4(runs, Path(png), Path(pdf))
-
-
-def write_figure5(log_files: Sequence[str | Path], png: str | Path, pdf: str | Path) -> None:
-    figure5(_parquets(log_files), Path(png), Path(pdf))
+def write_figure(number: int, run_files: Sequence[str | Path], png: str | Path,
+                 pdf: str | Path) -> None:
+    """Figure `number` (2-5, `figures.FIGURES`) as PNG and PDF, from its runs' files."""
+    FIGURES[number].draw(figure_runs(number, run_files), Path(png), Path(pdf))
 
 
 def write_cosines(conflict_file: str | Path, png: str | Path) -> None:

@@ -3,6 +3,10 @@
 The result is a folder that loads with `AutoTokenizer.from_pretrained` exactly like a hub T5
 checkpoint (`spiece.model`, `tokenizer.json`, `tokenizer_config.json`), so the rest of the
 workflow never needs to know whether its tokenizer was trained here or downloaded.
+
+`build_workflow_tokenizer` is the workflow's tokenizer: the corpus plus every string a task
+can put into a model's input or output (`vocabulary_text`), label words as whole pieces. The
+tokenizer stage and the tests' tokenizer are both built by it, from the same text.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ from pathlib import Path
 import sentencepiece as spm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, T5Tokenizer
 
+from taskconflict import registry
 from taskconflict.config import TokenizerConfig
+from taskconflict.data import decanlp_generated, world
+from taskconflict.label_spaces import letter_lines
+from taskconflict.prompts import prompt_text
 
 SPIECE = "spiece.model"
 WORD_START = "\u2581"  # SentencePiece's word-boundary mark
@@ -66,6 +74,21 @@ def train_tokenizer(
     # does not (it tokenises whole words as <unk> in transformers 5).
     tokenizer = T5Tokenizer.from_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+
+
+def vocabulary_text() -> list[str]:
+    """The lines the workflow's tokenizer trains on besides the corpus: the registry's prompts,
+    label words and formats, the diverse prompts' templates and answers, the letters of the
+    letter output spaces, and the generated data's lexicons (words a small corpus may lack)."""
+    return [*registry.registry_text(), *prompt_text(), *letter_lines(), *world.lexicon_lines(),
+            *decanlp_generated.lexicon_lines()]
+
+
+def build_workflow_tokenizer(corpus: Path, out_dir: Path, cfg: TokenizerConfig) -> None:
+    """The workflow's tokenizer: trained on the corpus and `vocabulary_text`, every label word
+    one piece."""
+    train_tokenizer(corpus, out_dir, cfg, vocabulary_text(),
+                    whole_words=registry.all_label_words())
 
 
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:

@@ -2,17 +2,18 @@
 import os
 import shlex
 
-from taskconflict import registry
+from taskconflict import factors, registry
 from taskconflict.cache import MANIFEST, ModelSource, is_local_checkpoint
 from taskconflict.config import to_json
-from taskconflict.label_spaces import LABEL_STYLES
-from taskconflict.prompts import PROMPT_STYLES
 
 TC_ONLINE = "python -m taskconflict"
 TC = f"HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 {TC_ONLINE}"
 """Every job but the cache stage runs with the hub switched off: compute nodes need no
 internet, and a job never downloads behind the workflow's back."""
 CACHE = f"{RESULTS}/cache"
+CONDA_ENV = "../../envs/taskconflict.yaml"
+"""The environment of every rule that runs the package, for `--use-conda` (relative to the
+rule files in workflow/rules/)."""
 
 
 def as_arg(obj):
@@ -45,11 +46,11 @@ def data_outputs():
 def rendered_outputs():
     """Every task rendered in the prompt styles and output spaces the reported cells use
     (canonical cells read the default rendering too)."""
-    needed = {(c.benchmark, t, c.prompts, c.labels) for c in report_cells()
+    needed = {(c.benchmark, t, c.prompts, c.output_space) for c in report_cells()
               for t in cell_tasks(c)}
     return [
-        f"{RESULTS}/rendered/{benchmark}/{t}/{prompts}-{labels}/{split}.parquet"
-        for benchmark, t, prompts, labels in sorted(needed)
+        f"{RESULTS}/rendered/{benchmark}/{t}/{prompts}-{output_space}/{split}.parquet"
+        for benchmark, t, prompts, output_space in sorted(needed)
         for split in registry.get_task(t).splits
     ]
 
@@ -79,8 +80,7 @@ CELLS = all_cells(CFG)
 
 def cell_of(w):
     """The grid's cell for a job's wildcards (it knows whether to measure the decoder)."""
-    cell = Cell(w.benchmark, w.model, w.architecture, w.tasks, w.prompts, w.labels,
-                w.decoder, int(w.seed))
+    cell = Cell(w.benchmark, w.model, w.architecture, w.tasks, w.variant, int(w.seed))
     return CELLS.get(cell.id, cell)
 
 
@@ -90,8 +90,9 @@ def cell_tasks(w):
     return [w.tasks]
 
 
-def rendered_file(w, task, split):
-    return f"{RESULTS}/rendered/{w.benchmark}/{task}/{w.prompts}-{w.labels}/{split}.parquet"
+def rendered_file(cell, task, split):
+    return (f"{RESULTS}/rendered/{cell.benchmark}/{task}/{cell.prompts}-{cell.output_space}/"
+            f"{split}.parquet")
 
 
 def model_path(size):
@@ -168,8 +169,7 @@ def run_context(experiment):
 
 TABLE_EXTS = ("csv", "md", "tex", "html")
 FIGURE_EXTS = ("png", "pdf")
-FIGURES = {"figure2": "table1", "figure3": "table2", "figure4": "figure4", "figure5": "table3"}
-"""Each figure and the experiment whose runs it draws."""
+from taskconflict.figures import FIGURES  # each figure's experiment and the run files it reads
 
 
 def table_outputs():
@@ -179,9 +179,9 @@ def table_outputs():
 
 
 def figure_outputs():
-    return [f"{RESULTS}/figures/{figure}_{b}.{ext}"
-            for figure, experiment in FIGURES.items()
-            for b in experiment_benchmarks(experiment) for ext in FIGURE_EXTS]
+    return [f"{RESULTS}/figures/figure{number}_{b}.{ext}"
+            for number, spec in FIGURES.items()
+            for b in experiment_benchmarks(spec.experiment) for ext in FIGURE_EXTS]
 
 
 def cosine_outputs():

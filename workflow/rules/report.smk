@@ -20,10 +20,7 @@ def table_inputs(w):
 # queue.
 localrules:
     table,
-    figure2,
-    figure3,
-    figure4,
-    figure5,
+    figure,
     cosines,
     comparison,
 
@@ -46,75 +43,45 @@ rule table:
         context=lambda w: run_context(f"table{w.number}"),
     log:
         f"{RESULTS}/logs/table{{number}}_{{benchmark}}.log",
+    conda:
+        CONDA_ENV
     shell:
         "{TC} table --number {wildcards.number} --benchmark {wildcards.benchmark} "
         "--model {params.model} --context {params.context:q} --metrics {input} "
         "--out {RESULTS}/tables/table{wildcards.number}_{wildcards.benchmark} > {log} 2>&1"
 
 
-def figure_report(name):
-    return report(f"{RESULTS}/figures/{name}_{{benchmark}}.png",
-                  caption=f"../report/{name}.rst", category="Figures",
-                  subcategory="{benchmark}",
-                  labels={"figure": name.replace("figure", "Figure "), "benchmark": "{benchmark}"})
+def figure_spec(w):
+    return FIGURES[int(w.number)]
 
 
-rule figure2:
+def figure_inputs(w):
+    """The files (FIGURES) of the figure's experiment's multi-task runs on the benchmark."""
+    spec = figure_spec(w)
+    return [f for name in spec.files
+            for f in experiment_runs(spec.experiment, w.benchmark, name, multi_only=True)]
+
+
+rule figure:
     input:
-        lambda w: experiment_runs("table1", w.benchmark, "conflict.parquet", multi_only=True),
+        figure_inputs,
     output:
-        png=figure_report("figure2"),
-        pdf=f"{RESULTS}/figures/figure2_{{benchmark}}.pdf",
+        png=report(f"{RESULTS}/figures/figure{{number}}_{{benchmark}}.png",
+                   caption="../report/figure.rst", category="Figures",
+                   subcategory="{benchmark}", labels={"figure": "Figure {number}",
+                                                      "benchmark": "{benchmark}"}),
+        pdf=f"{RESULTS}/figures/figure{{number}}_{{benchmark}}.pdf",
+    wildcard_constraints:
+        number="|".join(map(str, FIGURES)),
     params:
-        context=run_context("table1"),
+        context=lambda w: run_context(figure_spec(w).experiment),
     log:
-        f"{RESULTS}/logs/figure2_{{benchmark}}.log",
+        f"{RESULTS}/logs/figure{{number}}_{{benchmark}}.log",
+    conda:
+        CONDA_ENV
     shell:
-        "{TC} figure2 --conflict {input} --png {output.png} --pdf {output.pdf} > {log} 2>&1"
-
-
-rule figure3:
-    input:
-        lambda w: experiment_runs("table2", w.benchmark, "conflict.parquet", multi_only=True),
-    output:
-        png=figure_report("figure3"),
-        pdf=f"{RESULTS}/figures/figure3_{{benchmark}}.pdf",
-    params:
-        context=run_context("table2"),
-    log:
-        f"{RESULTS}/logs/figure3_{{benchmark}}.log",
-    shell:
-        "{TC} figure3 --conflict {input} --png {output.png} --pdf {output.pdf} > {log} 2>&1"
-
-
-rule figure4:
-    input:
-        conflict=lambda w: experiment_runs("figure4", w.benchmark, "conflict.parquet", True),
-        metrics=lambda w: experiment_runs("figure4", w.benchmark, "metrics.json", True),
-    output:
-        png=figure_report("figure4"),
-        pdf=f"{RESULTS}/figures/figure4_{{benchmark}}.pdf",
-    params:
-        context=run_context("figure4"),
-    log:
-        f"{RESULTS}/logs/figure4_{{benchmark}}.log",
-    shell:
-        "{TC} figure4 --conflict {input.conflict} --metrics {input.metrics} "
-        "--png {output.png} --pdf {output.pdf} > {log} 2>&1"
-
-
-rule figure5:
-    input:
-        lambda w: experiment_runs("table3", w.benchmark, "train_log.parquet", multi_only=True),
-    output:
-        png=figure_report("figure5"),
-        pdf=f"{RESULTS}/figures/figure5_{{benchmark}}.pdf",
-    params:
-        context=run_context("table3"),
-    log:
-        f"{RESULTS}/logs/figure5_{{benchmark}}.log",
-    shell:
-        "{TC} figure5 --logs {input} --png {output.png} --pdf {output.pdf} > {log} 2>&1"
+        "{TC} figure --number {wildcards.number} --runs {input} --png {output.png} "
+        "--pdf {output.pdf} > {log} 2>&1"
 
 
 rule cosines:
@@ -124,9 +91,11 @@ rule cosines:
         report(f"{RESULTS}/figures/cosines/{{cell}}.png", caption="../report/cosines.rst",
                category="Task-gradient cosines", subcategory="{cell}"),
     wildcard_constraints:
-        cell=r"[a-z]+/[A-Za-z0-9_.]+/[a-z-]+/multi/[a-z]+-[a-z]+-[a-z]+/seed\d+",
+        cell=rf"[a-z]+/[A-Za-z0-9_.]+/[a-z-]+/multi/{factors.variant_pattern()}/seed\d+",
     log:
         f"{RESULTS}/logs/cosines/{{cell}}.log",
+    conda:
+        CONDA_ENV
     shell:
         "{TC} cosines --conflict {input} --png {output} > {log} 2>&1"
 
@@ -141,6 +110,8 @@ rule comparison:
         context=f"{PRESET.name} preset",
     log:
         f"{RESULTS}/logs/comparison.log",
+    conda:
+        CONDA_ENV
     shell:
         "{TC} comparison --tables {input} --context {params.context:q} --out {output} "
         "> {log} 2>&1"
