@@ -18,6 +18,7 @@ def copy_workflow(dest: Path) -> Path:
     shutil.copy(ROOT / "Snakefile", dest / "Snakefile")
     shutil.copy(ROOT / "config.yaml", dest / "config.yaml")
     shutil.copytree(ROOT / "workflow", dest / "workflow", dirs_exist_ok=True)
+    shutil.copytree(ROOT / "envs", dest / "envs", dirs_exist_ok=True)  # the rules' conda env
     return dest
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 import shutil
 import sys
 import tempfile
@@ -30,11 +29,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
-from transformers import PreTrainedTokenizerBase, T5Config, T5ForConditionalGeneration
+from transformers import PreTrainedTokenizerBase, T5Config, T5ForConditionalGeneration, set_seed
 from transformers.utils import logging as hf_logging
 
 from taskconflict import devices
 from taskconflict.config import ModelShape, PretrainConfig
+from taskconflict.io import default_mode
 from taskconflict.span_corruption import (
     IGNORE_INDEX,
     SpanCorruptionBatches,
@@ -94,9 +94,7 @@ def pretrain(
     `device` defaults to CUDA when available. The folder appears only when complete.
     """
     torch.set_num_threads(threads)
-    random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    set_seed(cfg.seed)  # python, numpy and torch
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     device = devices.resolve_device(device or "auto")
@@ -215,7 +213,7 @@ def _write_atomically(
     """Write into a temporary folder beside out_dir, then rename it into place."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    tmp.chmod(0o755)  # mkdtemp makes it private
+    tmp.chmod(default_mode(directory=True))  # mkdtemp makes it private
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -18,6 +18,8 @@ if real_data_tasks() or checkpoint_models():
             models=as_list_arg(checkpoint_models()),
         log:
             f"{RESULTS}/logs/cache.log",
+        conda:
+            CONDA_ENV
         shell:
             "{TC_ONLINE} cache --datasets {params.datasets} --models {params.models} "
             "--out {CACHE} --preset {PRESET.name} 2>&1 | tee {log}"

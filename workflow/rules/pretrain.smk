@@ -13,6 +13,8 @@ rule corpus:
     log:
         f"{RESULTS}/logs/corpus.log",
     threads: 1
+    conda:
+        CONDA_ENV
     shell:
         "{TC} corpus --config {params.config} "
         "--train {output.train} --heldout {output.heldout} > {log} 2>&1"
@@ -29,6 +31,8 @@ rule tokenizer:
     log:
         f"{RESULTS}/logs/tokenizer.log",
     threads: 1
+    conda:
+        CONDA_ENV
     shell:
         "{TC} tokenizer --config {params.config} --corpus {input} "
         "--out $(dirname {output[0]}) > {log} 2>&1"
@@ -51,6 +55,8 @@ rule pretrain:
     priority: 100  # every cell of its size waits for it
     resources:
         mem_mb=4000,
+    conda:
+        CONDA_ENV
     shell:
         "{TC} pretrain --config {params.config} --shape {params.shape} "
         "--corpus {input.corpus} --heldout {input.heldout} "
