@@ -60,11 +60,12 @@ def test_defaults_live_in_the_typed_config_only():
 def test_cell_ids_spell_every_variant_factor_in_order():
     cell = Cell("glue", "small", "text-to-text", "multi",
                 factors.variant_name(prompts="diverse", decoder="reinit"), seed=2)
-    assert cell.id == "glue/small/text-to-text/multi/diverse-default-reinit/seed2"
-    assert (cell.prompts, cell.output_space, cell.decoder) == ("diverse", "default", "reinit")
+    assert cell.id == "glue/small/text-to-text/multi/diverse-default-reinit-sum/seed2"
+    assert (cell.prompts, cell.output_space, cell.decoder, cell.aggregator) == (
+        "diverse", "default", "reinit", "sum")
     assert Cell.from_id(cell.id) == cell
     assert re.fullmatch(factors.variant_pattern(), cell.variant)
-    assert main_variant("canonical") == "null-default-pretrained"
+    assert main_variant("canonical") == "null-default-pretrained-sum"
     with pytest.raises(ValueError, match="unknown prompt style 'fancy'"):
         factors.variant_name(prompts="fancy")
     with pytest.raises(ValueError, match="unknown architecture"):
@@ -73,7 +74,8 @@ def test_cell_ids_spell_every_variant_factor_in_order():
 
 def test_table_rows_and_legends_read_the_levels():
     rows = {row.label: row for row in TABLES[3].rows}
-    assert rows["text-to-text multi-task re-init decoder"].variant == "default-default-reinit"
+    assert rows["text-to-text multi-task re-init decoder"].variant == (
+        "default-default-reinit-sum")
     assert factors.DECODER.label("reinit") == "re-initialised"
     assert factors.OUTPUT_SPACE.label("default") == "T5 label words"
     assert factors.ARCHITECTURE.color("text-to-text") == "tab:green"
@@ -114,14 +116,14 @@ def test_a_new_factor_is_a_one_place_addition(toy_factor):
     cells = experiment_cells(cfg, "table2")
     multi = [c for c in cells if c.multi_task and c.benchmark == "glue" and c.seed == 0]
     assert sorted(c.variant for c in multi) == [
-        f"{prompts}-default-pretrained-{toy}" for prompts in ("default", "diverse", "null")
+        f"{prompts}-default-pretrained-sum-{toy}" for prompts in ("default", "diverse", "null")
         for toy in ("fancy", "plain")]
     fancy = next(c for c in multi if c.toy == "fancy")
     assert Cell.from_id(fancy.id) == fancy
-    assert fancy.id.split("/")[-2].endswith("-default-pretrained-fancy")
+    assert fancy.id.split("/")[-2].endswith("-default-pretrained-sum-fancy")
     # runs that do not name it get its default
     single = [c for c in cells if not c.multi_task]
-    assert {c.variant for c in single} == {"null-default-pretrained-plain"}
+    assert {c.variant for c in single} == {"null-default-pretrained-sum-plain"}
     assert all(c.toy == "plain" for c in all_cells(cfg).values()
                if c.architecture == "canonical")
     assert re.fullmatch(factors.variant_pattern(), fancy.variant)

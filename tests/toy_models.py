@@ -82,8 +82,8 @@ def interrupt_after_checkpoint(monkeypatch, step: int) -> list[int]:
 
     real_save, stop_at = train.save_state, [step]
 
-    def save_then_stop(*args):
-        real_save(*args)
+    def save_then_stop(*args, **kwargs):
+        real_save(*args, **kwargs)
         if args[-1].step in stop_at:  # the LoopState
             raise Interrupted
 

@@ -266,27 +266,45 @@ def load_config(raw: dict[str, Any]) -> Config:
     if name not in raw["presets"]:
         raise ConfigError(f"preset: {name!r} has no entry under 'presets'")
     preset = _load_preset(name, raw["presets"][name], f"presets.{name}")
-    wanted: dict[str, tuple[str, ...] | None] = {}  # experiment -> benchmarks (None: all)
+    wanted: dict[str, dict[str, Any]] = {}  # experiment -> its selection (empty: all of it)
     for i, entry in enumerate(raw["presets"][name].get("experiments", list(raw["experiments"]))):
-        experiment, benchmarks = next(iter(entry.items())) if isinstance(entry, dict) else (
-            entry, None)
+        experiment, selection = next(iter(entry.items())) if isinstance(entry, dict) else (
+            entry, {})
+        if isinstance(selection, list):
+            selection = {"benchmarks": selection}
         key = f"presets.{name}.experiments[{i}]"
         if experiment not in raw["experiments"]:
             raise ConfigError(f"{key}: unknown experiment {experiment!r}; "
                               f"known: {', '.join(raw['experiments'])}")
-        extra = set(benchmarks or ()) - set(raw["experiments"][experiment]["benchmarks"])
+        extra = set(selection.get("benchmarks", ())) - set(
+            raw["experiments"][experiment]["benchmarks"])
         if extra:
             raise ConfigError(f"{key}.{experiment}: {', '.join(sorted(extra))} is not a "
                               f"benchmark of experiment {experiment!r}")
-        wanted[experiment] = tuple(benchmarks) if benchmarks else None
+        wanted[experiment] = selection
     experiments = {  # every experiment is checked, the preset's are kept
         key: _load_experiment(key, value, preset, f"experiments.{key}")
         for key, value in raw["experiments"].items()
     }
     return Config(preset=preset, experiments={
-        key: dataclasses.replace(exp, benchmarks=tuple(
-            b for b in exp.benchmarks if wanted[key] is None or b in wanted[key]))
+        key: _select(exp, wanted[key], f"presets.{name}.experiments.{key}")
         for key, exp in experiments.items() if key in wanted})
+
+
+def _select(exp: Experiment, selection: dict[str, Any], key: str) -> Experiment:
+    """The part of an experiment a preset runs: some of its benchmarks, and of each variant
+    factor only the levels the selection lists (a run left with none of them is dropped)."""
+    benchmarks = tuple(b for b in exp.benchmarks
+                       if "benchmarks" not in selection or b in selection["benchmarks"])
+    runs = []
+    for run in exp.runs:
+        levels = {factor: tuple(v for v in values if v in selection.get(factor, values))
+                  for factor, values in run.levels.items()}
+        if all(levels.values()):
+            runs.append(dataclasses.replace(run, levels=levels))
+    if not runs:
+        raise ConfigError(f"{key}: the selection leaves no run of experiment {exp.name!r}")
+    return dataclasses.replace(exp, benchmarks=benchmarks, runs=tuple(runs))
 
 
 def _load_preset(name: str, raw: dict[str, Any], key: str) -> Preset:
@@ -385,6 +403,10 @@ def _load_experiment(name: str, raw: dict[str, Any], preset: Preset, key: str) -
         for factor in factors.VARIANT_FACTORS:
             value = run.get(factor.key, factors.default_level(factor, run["architecture"]))
             levels[factor.key] = (value,) if isinstance(value, str) else tuple(value)
+        if run["mode"] == "single-task" and levels["aggregator"] != (
+                factors.AGGREGATOR.default,):
+            raise ConfigError(f"{key}.runs[{len(runs)}].aggregator: a single-task run has one "
+                              "task gradient, nothing to aggregate; leave it out")
         runs.append(RunSpec(run["architecture"], run["mode"], levels,
                             run.get("measure_decoder", False)))
     return Experiment(

@@ -9,8 +9,9 @@ Snakemake wildcards, the tables' row names and the figures' legends, colours and
 Grid factors (`GRID_FACTORS`) make different cells:
 - `architecture` is a folder of the cell id, and `mode` says whether the id names one task
   or `multi`;
-- the variant factors (`VARIANT_FACTORS`: prompts, output space, decoder, ...) are joined
-  into the id's `<prompts>-<output_space>-<decoder>` folder, in this order. A new one is added
+- the variant factors (`VARIANT_FACTORS`: prompts, output space, decoder, aggregator) are
+  joined into the id's `<prompts>-<output_space>-<decoder>-<aggregator>` folder, in this
+  order. A new one is added
   here, with a default, and nothing else changes: config runs may list it, cells expand over
   it, its level is one more part of the variant folder.
 
@@ -108,8 +109,41 @@ DECODER = Factor("decoder", "decoder initialisation", "where the decoder (and LM
           color="tab:red"),
 ), default="pretrained")
 
-GRID_FACTORS: tuple[Factor, ...] = (ARCHITECTURE, MODE, PROMPTS, OUTPUT_SPACE, DECODER)
-VARIANT_FACTORS: tuple[Factor, ...] = (PROMPTS, OUTPUT_SPACE, DECODER)
+AGGREGATOR = Factor("aggregator", "aggregator",
+                    "how a multi-task step combines the task gradients of the shared "
+                    "parameters (aggregators.py: TorchJD's weighting of each)", (
+    Level("sum", "the paper's step: the sum of the task gradients", label="sum (the paper)",
+          row="sum", color="black"),
+    Level("mean", "their mean (weights 1/K)", row="mean", color="tab:gray"),
+    Level("random", "random loss weighting: softmax of K normal draws per step", label="RLW",
+          row="RLW", color="tab:olive"),
+    Level("upgrad", "UPGrad: each gradient projected onto the dual cone of all",
+          label="UPGrad", row="UPGrad", color="tab:blue"),
+    Level("dualproj", "DualProj: the mean projected onto the dual cone", label="DualProj",
+          row="DualProj", color="tab:cyan"),
+    Level("mgda", "MGDA: the minimum-norm point of the gradients' convex hull", label="MGDA",
+          row="MGDA", color="tab:green"),
+    Level("pcgrad", "PCGrad: conflicting components projected away", label="PCGrad",
+          row="PCGrad", color="tab:red"),
+    Level("cagrad", "CAGrad: the worst task's progress maximised near the mean",
+          label="CAGrad", row="CAGrad", color="tab:purple"),
+    Level("imtl_g", "IMTL-G: equal projections on every unit task gradient", label="IMTL-G",
+          row="IMTL-G", color="tab:orange"),
+    Level("aligned_mtl", "Aligned-MTL: gradients made orthogonal and equal in norm",
+          label="Aligned-MTL", row="Aligned-MTL", color="tab:brown"),
+    Level("fairgrad", "FairGrad: alpha-fair progress among tasks", label="FairGrad",
+          row="FairGrad", color="tab:pink"),
+    Level("gradvac", "GradVac: cosines moved towards their running average",
+          label="GradVac", row="GradVac", color="navy"),
+    Level("pcd", "Priority-Constrained Descent: the first task first", label="PCD",
+          row="PCD", color="gold"),
+    Level("krum", "Krum: the gradient closest to its nearest others", label="Krum",
+          row="Krum", color="teal"),
+), default="sum")
+
+GRID_FACTORS: tuple[Factor, ...] = (ARCHITECTURE, MODE, PROMPTS, OUTPUT_SPACE, DECODER,
+                                    AGGREGATOR)
+VARIANT_FACTORS: tuple[Factor, ...] = (PROMPTS, OUTPUT_SPACE, DECODER, AGGREGATOR)
 """The factors joined, in this order, into a cell id's variant folder."""
 
 DEFAULT_PROMPTS = {"canonical": "null"}
@@ -178,8 +212,8 @@ def variant_pattern() -> str:
 
 
 def variant_name(**levels: str) -> str:
-    """A cell id's variant folder, `<prompts>-<output_space>-<decoder>`, from the levels given
-    (defaults for the others)."""
+    """A cell id's variant folder, `<prompts>-<output_space>-<decoder>-<aggregator>`, from the
+    levels given (defaults for the others)."""
     unknown = set(levels) - set(variant_keys())
     if unknown:
         raise ValueError(f"not a variant factor: {', '.join(sorted(unknown))}; known: "
@@ -227,6 +261,19 @@ def schema() -> dict:
             **{f.key: {"$ref": f"#/$defs/{f.key}_list"} for f in VARIANT_FACTORS},
             "measure_decoder": {"description": "measure conflict in the decoder too (not part "
                                 "of the cell id)", "type": "boolean"},
+        },
+    }
+    defs["restriction"] = {
+        "description": "a preset's selection from an experiment: its benchmarks, and the "
+                       "levels of each variant factor to keep",
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "benchmarks": {"type": "array", "minItems": 1, "uniqueItems": True,
+                           "items": {"enum": ["glue", "decanlp"]}},
+            **{f.key: {"type": "array", "minItems": 1, "uniqueItems": True,
+                       "items": {"$ref": f"#/$defs/{f.key}"}} for f in VARIANT_FACTORS},
         },
     }
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs}

@@ -8,8 +8,10 @@ lengths (fewer passes than per-task, less padding than fused). Every `conflict_e
 the per-task gradients are measured on large batches and their Gram matrix logged.
 
 Outputs (in `out_dir`): `model.safetensors` (final weights), `train_log.parquet` (step, task,
-loss, learning_rate, grad_norm) and `conflict.parquet` (step, part, task_a, task_b, dot;
-empty for single-task cells). While it runs, `checkpoint.pt` (checkpoint.py) lets a killed
+loss, learning_rate, grad_norm), `conflict.parquet` (step, part, task_a, task_b, dot;
+empty for single-task cells) and `probe_norms.parquet` (step, part, task, micro_batch,
+examples, sq_norm: each probe micro-batch's squared gradient norm, for noise.py; empty for
+single-task cells). While it runs, `checkpoint.pt` (checkpoint.py) lets a killed
 run resume where it stopped. A non-finite loss or gradient, or running out of memory, stops
 the run within the step, naming the cell, the step and the task; no output is written.
 """
@@ -30,7 +32,7 @@ from torch import nn
 from tqdm import tqdm
 from transformers import AutoTokenizer, get_scheduler, set_seed
 
-from taskconflict import checkpoint, devices, registry
+from taskconflict import aggregators, checkpoint, devices, registry
 from taskconflict.batches import (
     BatchStream,
     load_task_data,
@@ -39,11 +41,12 @@ from taskconflict.batches import (
     stream_seed,
 )
 from taskconflict.config import TrainConfig
-from taskconflict.conflict import gram_to_frame
+from taskconflict.conflict import gram_matrix, gram_to_frame
 from taskconflict.grid import Cell
 from taskconflict.io import write_parquet
 from taskconflict.models import Batch, MultiTaskModel, load_model
-from taskconflict.probe import measure_grams
+from taskconflict.noise import NORM_COLUMNS
+from taskconflict.probe import measure_probe
 from taskconflict.weights import save_weights
 
 CONFLICT_COLUMNS = {"step": "int64", "part": "string", "task_a": "string", "task_b": "string",
@@ -68,6 +71,7 @@ class LoopState:
     step: int = 0
     log: list[dict] = field(default_factory=list)
     conflict: list[pd.DataFrame] = field(default_factory=list)
+    probe_norms: list[pd.DataFrame] = field(default_factory=list)
     loss_sums: dict[str, float] = field(default_factory=dict)
     norm_sum: float = 0.0
     since_log: int = 0
@@ -121,6 +125,13 @@ def multitask_step(model: MultiTaskModel, optimizer: torch.optim.Optimizer,
             group_losses = model.task_losses({task: batches[task] for task in group})
         sum(group_losses.values()).backward()
         losses.update(group_losses)
+    return apply_update(optimizer, losses, clip_norm, device)
+
+
+def apply_update(optimizer: torch.optim.Optimizer, losses: dict[str, torch.Tensor],
+                 clip_norm: float, device: torch.device) -> tuple[dict[str, float], float]:
+    """Clip the gradient in `.grad` and step, unless a loss or the norm is not finite; the
+    losses and the norm come back to the host in one read."""
     params = [p for group in optimizer.param_groups for p in group["params"]]
     grad_norm = torch.nn.utils.clip_grad_norm_(params, clip_norm)
     values = torch.stack([*(loss.detach().float() for loss in losses.values()),
@@ -133,21 +144,105 @@ def multitask_step(model: MultiTaskModel, optimizer: torch.optim.Optimizer,
     return task_losses, values[-1]
 
 
+class AggregatedStep:
+    """A multi-task step whose shared parameters follow sum_k w_k g_k instead of the sum: the
+    weights come from the K x K Gram matrix of the task gradients by a TorchJD weighting
+    (`aggregators.py`); a parameter only one task reaches (a canonical head, a
+    text-to-text-id decoder) keeps that task's gradient. One backward per task: its shared
+    gradient goes into row k of one K x P buffer on the device, kept from step to step, and
+    the Gram matrix is taken there in float64 (`conflict.gram_matrix`)."""
+
+    def __init__(self, aggregator: str):
+        self.aggregator = aggregator
+        self.weighting = aggregators.build(aggregator)  # kept: some weightings have a state
+        self.shared: list[int] | None = None
+        """Indices (in the optimizer's parameter list) of the parameters several tasks reach,
+        found on the first step."""
+        self.buffer: torch.Tensor | None = None
+        self.weights: dict[str, float] = {}
+        """The last step's weight of each task."""
+
+    def __call__(self, model: MultiTaskModel, optimizer: torch.optim.Optimizer,
+                 batches: dict[str, Batch], precision: str,
+                 clip_norm: float) -> tuple[dict[str, float], float]:
+        device = next(model.parameters()).device
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        losses: dict[str, torch.Tensor] = {}
+        own: list[torch.Tensor | None] = [None] * len(params)
+        first_step: list[tuple[torch.Tensor | None, ...]] = []
+        for k, (task, batch) in enumerate(batches.items()):
+            with devices.autocast(device, precision):
+                losses[task] = model.task_losses({task: batch})[task]
+            grads = torch.autograd.grad(losses[task], params, allow_unused=True)
+            if self.shared is None:  # which parameters are shared is known after every task
+                first_step.append(grads)
+            else:
+                self._store(k, grads, own)
+        if self.shared is None:
+            self._find_shared(first_step, params, device)
+            for k, grads in enumerate(first_step):
+                self._store(k, grads, own)
+        assert self.buffer is not None and self.shared is not None
+        gram = torch.from_numpy(gram_matrix(self.buffer)).to(device)
+        w = aggregators.weights(self.weighting, gram)
+        self.weights = dict(zip(batches, w.tolist(), strict=True))
+        update = w.to(self.buffer.dtype) @ self.buffer
+        for p, g in zip(params, own, strict=True):
+            p.grad = g
+        offset = 0
+        for i in self.shared:
+            n = params[i].numel()
+            params[i].grad = update[offset : offset + n].view_as(params[i]).to(params[i].dtype)
+            offset += n
+        return apply_update(optimizer, losses, clip_norm, device)
+
+    def _find_shared(self, grads: list[tuple[torch.Tensor | None, ...]],
+                     params: list[nn.Parameter], device: torch.device) -> None:
+        self.shared = [i for i in range(len(params))
+                       if sum(task_grads[i] is not None for task_grads in grads) > 1]
+        self.sizes = [params[i].numel() for i in self.shared]
+        self.buffer = torch.zeros(len(grads), sum(self.sizes), dtype=torch.float32,
+                                  device=device)
+
+    def _store(self, k: int, grads: tuple[torch.Tensor | None, ...],
+               own: list[torch.Tensor | None]) -> None:
+        """Task k's shared gradient into buffer row k (zeros where it reaches a shared
+        parameter not at all); the rest adds to the parameters' own gradient."""
+        assert self.buffer is not None and self.shared is not None
+        offset = 0
+        for i, size in zip(self.shared, self.sizes, strict=True):
+            segment = self.buffer[k, offset : offset + size]
+            if grads[i] is None:
+                segment.zero_()
+            else:
+                segment.copy_(grads[i].flatten())
+            offset += size
+        shared = set(self.shared)
+        for i, g in enumerate(grads):
+            if g is not None and i not in shared:
+                own[i] = g if own[i] is None else own[i] + g
+
+
 def measure_conflict(model: MultiTaskModel, probes: dict[str, BatchStream],
                      parts: dict[str, list], cfg: TrainConfig, step: int,
-                     device: torch.device) -> list[pd.DataFrame]:
-    """The task gradients' Gram matrices at `step`, as conflict.parquet rows."""
+                     device: torch.device, loop: LoopState) -> None:
+    """Measure at `step`: the task gradients' Gram matrices go to `loop.conflict` as
+    conflict.parquet rows, the micro-batch norms to `loop.probe_norms` (probe_norms.parquet)."""
     batches = {task: [stream.next().to(device) for _ in range(cfg.conflict_batches)]
                for task, stream in probes.items()}
-    grams = measure_grams(model, batches, parts, cfg.precision)
-    return [gram_to_frame(step, part, list(probes), gram) for part, gram in grams.items()]
+    probe = measure_probe(model, batches, parts, cfg.precision)
+    loop.conflict += [gram_to_frame(step, part, list(probes), gram)
+                      for part, gram in probe.grams.items()]
+    loop.probe_norms.append(probe.norms_frame(step))
 
 
 def save_state(path: Path, key: str, model: nn.Module, optimizer: torch.optim.Optimizer,
-               schedule, streams: dict[str, dict[str, BatchStream]], loop: LoopState) -> None:
+               schedule, streams: dict[str, dict[str, BatchStream]], loop: LoopState, *,
+               weighting: object = None) -> None:
+    """`weighting`: an aggregated step's TorchJD weighting (some keep a state), pickled."""
     checkpoint.save(path, key, {
         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "schedule": schedule.state_dict(),
+        "schedule": schedule.state_dict(), "weighting": weighting,
         "streams": {kind: {t: s.state() for t, s in group.items()}
                     for kind, group in streams.items()},
         "rng": checkpoint.rng_state(), "loop": dict(vars(loop)),
@@ -176,6 +271,11 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
     device = torch.device(device) if device is not None else devices.resolve_device(cfg.device)
     devices.configure(device, cfg.precision)
     step_mode = resolve_step_mode(cfg.step_mode, device)
+    # the paper's step sums the task gradients; another aggregator needs them one by one
+    aggregated = (AggregatedStep(cell.aggregator)
+                  if cell.multi_task and cell.aggregator != "sum" else None)
+    if aggregated is not None:
+        step_mode = "per-task"
     torch.set_num_threads(cfg.threads)
     set_seed(cell.seed)  # python, numpy and torch
     out_dir = Path(out_dir)
@@ -222,10 +322,12 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
         loop = LoopState(tasks)
         if measure:
             started = time.perf_counter()
-            loop.conflict += measure_conflict(model, streams["probe"], parts, cfg, 0, device)
+            measure_conflict(model, streams["probe"], parts, cfg, 0, device, loop)
             costs["conflict_s"] += time.perf_counter() - started
     else:
         loop = restore_state(resumed, model, optimizer, schedule, streams)
+        if aggregated is not None:
+            aggregated.weighting = resumed["weighting"]
         print(f"{cell.id}: resuming after step {loop.step}", file=sys.stderr)
 
     first = loop.step + 1
@@ -241,8 +343,12 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
             costs["tokens"] += sum(int(b.attention_mask.sum()) for b in batches.values())
             batches = {task: batch.to(device) for task, batch in batches.items()}
             try:
-                losses, grad_norm = multitask_step(model, optimizer, batches, step_mode,
-                                                   cfg.precision, cfg.clip_norm)
+                if aggregated is None:
+                    losses, grad_norm = multitask_step(model, optimizer, batches, step_mode,
+                                                       cfg.precision, cfg.clip_norm)
+                else:
+                    losses, grad_norm = aggregated(model, optimizer, batches, cfg.precision,
+                                                   cfg.clip_norm)
             except NonFiniteStep as error:
                 raise FloatingPointError(f"{cell.id}: {error.at(f'step {step}')}") from None
             except (torch.OutOfMemoryError, MemoryError, RuntimeError) as error:
@@ -262,13 +368,13 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
                     f"{(step - first + 1) / (time.perf_counter() - start):.1f}"))
             if measure and (step % cfg.conflict_every == 0 or step == cfg.steps):
                 started = time.perf_counter()
-                loop.conflict += measure_conflict(model, streams["probe"], parts, cfg, step,
-                                                  device)
+                measure_conflict(model, streams["probe"], parts, cfg, step, device, loop)
                 costs["conflict_s"] += time.perf_counter() - started
 
             every = cfg.checkpoint_every
             if stop or step == cfg.steps or (every and step % every == 0):
-                save_state(checkpoint_path, key, model, optimizer, schedule, streams, loop)
+                save_state(checkpoint_path, key, model, optimizer, schedule, streams, loop,
+                           weighting=aggregated.weighting if aggregated is not None else None)
             if stop:
                 progress.close()
                 name = signal.Signals(stop.signal).name
@@ -286,6 +392,9 @@ def train_cell(cell: Cell, cfg: TrainConfig, model_dir: str | Path,
                       else pd.DataFrame({c: pd.Series(dtype=t)
                                          for c, t in CONFLICT_COLUMNS.items()}))
     write_parquet(conflict_frame, out_dir / "conflict.parquet")
+    norms_frame = (pd.concat(loop.probe_norms, ignore_index=True) if loop.probe_norms
+                   else pd.DataFrame({c: pd.Series(dtype=t) for c, t in NORM_COLUMNS.items()}))
+    write_parquet(norms_frame, out_dir / "probe_norms.parquet")
     save_weights(model, out_dir / "model.safetensors")
     steps_run = cfg.steps - first + 1
     return {"step_mode": step_mode, "steps": cfg.steps, "steps_timed": steps_run,

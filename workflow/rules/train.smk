@@ -30,6 +30,7 @@ rule train:
         weights=f"{CELL_DIR}/model.safetensors",
         log=f"{CELL_DIR}/train_log.parquet",
         conflict=f"{CELL_DIR}/conflict.parquet",
+        probe_norms=f"{CELL_DIR}/probe_norms.parquet",
         metrics=f"{CELL_DIR}/metrics.json",
         run_info=f"{CELL_DIR}/run_info.json",
     params:
