@@ -33,10 +33,16 @@ def test_every_preset_loads(raw):
     demo = load_config(raw)
     assert demo.preset.name == "demo"
     # every table and figure; Table 3 on GLUE only
-    assert list(demo.experiments) == ["table1", "table2", "figure4", "table3", "table4"]
+    assert list(demo.experiments) == ["table1", "table2", "figure4", "table3", "table4",
+                                      "table5"]
     assert demo.experiments["table3"].benchmarks == ("glue",)
     smoke = load_config(validated({**raw, "preset": "smoke"}))
-    assert list(smoke.experiments) == ["table1", "table2", "figure4", "table3", "table4"]
+    assert list(smoke.experiments) == ["table1", "table2", "figure4", "table3", "table4",
+                                       "table5"]
+    # a preset's selection keeps a few of an experiment's levels
+    table5 = demo.experiments["table5"]
+    assert table5.benchmarks == ("glue",)
+    assert [run.levels["aggregator"] for run in table5.runs] == [("sum", "pcgrad", "upgrad")] * 2
     assert demo.preset.data.task_names == (*benchmark("glue"), *benchmark("decanlp"))
     assert demo.preset.models["base"].shape.d_model > demo.preset.models["small"].shape.d_model
     paper = load_config(validated({**raw, "preset": "paper"}))
@@ -109,7 +115,7 @@ def test_experiments_expand_factor_lists(raw):
         (lambda c: c["presets"]["demo"]["data"]["overrides"].update({"boolq": {}}),
          "presets.demo.data.overrides.boolq"),
         (lambda c: c["experiments"]["table1"].update(model="huge"), "experiments.table1.model"),
-        (lambda c: c["presets"]["demo"].update(experiments=["table1", "table5"]),
+        (lambda c: c["presets"]["demo"].update(experiments=["table1", "table9"]),
          "presets.demo.experiments[1]"),
         (lambda c: c["experiments"]["table4"].update(seeds="many"), "experiments.table4.seeds"),
         (lambda c: c["presets"]["demo"].update(experiments=["table1", {"table2": ["decanlp"]}]),

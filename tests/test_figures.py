@@ -18,7 +18,15 @@ from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 
 from taskconflict.conflict import gram_to_frame
-from taskconflict.factors import ARCHITECTURE, DECODER, OUTPUT_SPACE, PROMPTS, Factor, variant_name
+from taskconflict.factors import (
+    AGGREGATOR,
+    ARCHITECTURE,
+    DECODER,
+    OUTPUT_SPACE,
+    PROMPTS,
+    Factor,
+    variant_name,
+)
 from taskconflict.figures import (
     FIGURES,
     cosine_heatmaps,
@@ -28,6 +36,7 @@ from taskconflict.figures import (
     figure3,
     figure4,
     figure5,
+    figure6,
     loss_lines,
 )
 from taskconflict.grid import Cell, main_variant
@@ -259,11 +268,13 @@ def write_run(root: Path, cell: Cell, files: dict[str, object]) -> list[Path]:
 def test_every_figure_reads_the_files_its_spec_names():
     assert {n: spec.files for n, spec in FIGURES.items()} == {
         2: ("conflict.parquet",), 3: ("conflict.parquet",),
-        4: ("conflict.parquet", "metrics.json"), 5: ("train_log.parquet",)}
-    assert [spec.draw for spec in FIGURES.values()] == [figure2, figure3, figure4, figure5]
+        4: ("conflict.parquet", "metrics.json"), 5: ("train_log.parquet",),
+        6: ("conflict.parquet",)}
+    assert [spec.draw for spec in FIGURES.values()] == [figure2, figure3, figure4, figure5,
+                                                        figure6]
     # the experiments whose runs they draw (the workflow's figure rule reads this too)
     assert {n: spec.experiment for n, spec in FIGURES.items()} == {
-        2: "table1", 3: "table2", 4: "figure4", 5: "table3"}
+        2: "table1", 3: "table2", 4: "figure4", 5: "table3", 6: "table5"}
 
 
 def test_write_figure_groups_run_files_by_cell(tmp_path: Path) -> None:
@@ -314,3 +325,32 @@ def test_figures_are_byte_identical_across_runs(tmp_path: Path) -> None:
         figure2(fake_runs(), tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_figure6_draws_each_aggregator_per_architecture(tmp_path: Path) -> None:
+    """Figure 6: one row of panels per architecture, one line per aggregator (the mean over
+    seeds of its measured C_dir); a run of another variant is not drawn."""
+    numbers = {("canonical", "sum"): "canonical", ("canonical", "pcgrad"): "text-to-text-id",
+               ("text-to-text", "sum"): "text-to-text", ("text-to-text", "upgrad"): "canonical"}
+    runs = []
+    for (architecture, aggregator), source in numbers.items():
+        for seed, (c_dirs, xs) in TARGETS[source].items():
+            frame = pd.concat([gram_to_frame(step, "encoder", ("cola", "rte"), gram(c, x))
+                               for step, c, x in zip(STEPS, c_dirs, xs, strict=True)])
+            runs.append((Cell("glue", "small", architecture, "multi",
+                              main_variant(architecture, aggregator=aggregator), seed), frame))
+    runs.append((Cell("glue", "small", "text-to-text", "multi",  # Table 2's: not Figure 6's
+                      main_variant("text-to-text", prompts="diverse"), 0), runs[0][1]))
+    fig = figure6(runs, tmp_path / "f6.png", tmp_path / "f6.pdf")
+    assert (tmp_path / "f6.png").stat().st_size > 10_000
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:4] == ["Magnitude conflict: canonical", "Directional conflict: canonical",
+                          "Magnitude conflict: text-to-text", "Directional conflict: text-to-text"]
+    for ax, architecture in ((fig.axes[1], "canonical"), (fig.axes[3], "text-to-text")):
+        lines = drawn_lines(ax, AGGREGATOR)
+        drawn = {a for (arch, a) in numbers if arch == architecture}
+        assert set(lines) == drawn
+        for aggregator, line in lines.items():
+            c_dirs = [TARGETS[numbers[(architecture, aggregator)]][seed][0] for seed in (0, 1)]
+            np.testing.assert_allclose(line.get_ydata(), np.mean(c_dirs, axis=0))
+    assert "aggregator" in fig.axes[0].get_legend().get_title().get_text()

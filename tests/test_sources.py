@@ -131,7 +131,12 @@ def test_paper_dry_run_lists_the_whole_grid_offline(tmp_path):
     assert jobs["cache"] == 1
     assert jobs["train"] == len(cells) > 200
     assert sum(n for rule, n in jobs.items() if rule.startswith("prepare_data")) == 17
-    assert jobs["table"] == 6 and jobs["comparison"] == 1
+    assert jobs["table"] == 8 and jobs["comparison"] == 1  # Tables 1-4 and 5 (both benchmarks)
+    # beyond the paper: Table 5's aggregators on both benchmarks and architectures, Figure 6,
+    # the noise scales and the transfer analysis
+    table5 = [c for c in cells if c.variant.endswith(("-pcgrad", "-upgrad", "-mgda"))]
+    assert len(table5) == 2 * 2 * 3 * cfg.preset.seeds["default"]
+    assert jobs["figure"] == 8 and jobs["transfer"] == jobs["noise"] == 1
 
 
 def test_a_missing_glue_directory_stops_the_run_before_any_data_with_one_message(tmp_path):

@@ -62,11 +62,12 @@ def test_changing_one_tasks_data_reruns_only_what_depends_on_it(smoke):
     # letters). Cells with RTE, per seed (2): Table 1's 2 single-task (the text-to-text one,
     # with null prompts, is Table 2's too) + 3 multi-task, Table 2's null and diverse
     # multi-task, Figure 4's 2 letter spaces, Table 3's 2 re-initialised decoders = 11;
-    # Table 4 (1 seed): 2 single-task + 2 multi-task = 4. Then
-    # GLUE's 4 tables, 4 figures, the cosines of its 9 x 2 + 2 multi-task cells, the comparison.
+    # Table 4 (1 seed): 2 single-task + 2 multi-task = 4; Table 5's UPGrad cells (canonical
+    # and text-to-text) = 4. Then GLUE's 5 tables, 5 figures, the cosines of its 11 x 2 + 2
+    # multi-task cells, the comparison, the transfer analysis and the noise scales.
     assert planned_jobs(result.stdout) == {
-        "prepare_data": 1, "render_prompts": 5, "train": 26, "table": 4, "figure": 4,
-        "cosines": 20, "comparison": 1, "all": 1,
+        "prepare_data": 1, "render_prompts": 5, "train": 30, "table": 5, "figure": 5,
+        "cosines": 24, "comparison": 1, "transfer": 1, "noise": 1, "all": 1,
     }
     assert "wildcards: benchmark=glue, task=rte" in result.stdout
     assert "tasks=rte" in result.stdout and "tasks=cola" not in result.stdout
@@ -118,13 +119,13 @@ def test_every_cell_is_trained_and_evaluated(smoke):
     runs = smoke / "results" / "smoke" / "runs" / "glue" / "small"
     metrics = sorted(runs.glob("*/*/*/seed*/metrics.json"))
     # per seed: Table 1's 4 + 1 + 4 + 1 + 1, Table 2's 2 (its null-prompt single-task cells
-    # are Table 1's), Figure 4's 2, Table 3's 2
-    assert len(metrics) == 17 * 2
-    multi = json.loads((runs / "text-to-text" / "multi" / "default-default-pretrained" / "seed1"
-                        / "metrics.json").read_text())
+    # are Table 1's), Figure 4's 2, Table 3's 2, Table 5's UPGrad 2 (its sum cells are Table 1's)
+    assert len(metrics) == 19 * 2
+    multi = json.loads((runs / "text-to-text" / "multi" / "default-default-pretrained-sum"
+                        / "seed1" / "metrics.json").read_text())
     assert set(multi["tasks"]) == set(SMOKE_TASKS)
     assert multi["tasks"]["mnli"]["test_mismatched"]["examples"] == 60
-    conflict = pd.read_parquet(runs / "canonical" / "multi" / "null-default-pretrained"
+    conflict = pd.read_parquet(runs / "canonical" / "multi" / "null-default-pretrained-sum"
                                / "seed0" / "conflict.parquet")
     assert sorted(conflict["step"].unique()) == [0, 20, 40]
     assert len(conflict) == 3 * 16 and set(conflict["part"]) == {"encoder"}
@@ -153,9 +154,9 @@ DECANLP = ("sst", "mnli_deca", "iwslt", "cnn_dm", "wikisql", "squad", "srl", "zr
 def test_decanlp_half_runs_every_head_and_metric(smoke):
     results = smoke / "results" / "smoke"
     runs = results / "runs" / "decanlp" / "small"
-    canonical = json.loads((runs / "canonical" / "multi" / "null-default-pretrained" / "seed0"
+    canonical = json.loads((runs / "canonical" / "multi" / "null-default-pretrained-sum" / "seed0"
                             / "metrics.json").read_text())["tasks"]
-    text = json.loads((runs / "text-to-text" / "multi" / "default-default-pretrained" / "seed0"
+    text = json.loads((runs / "text-to-text" / "multi" / "default-default-pretrained-sum" / "seed0"
                        / "metrics.json").read_text())["tasks"]
     for tasks in (canonical, text):
         assert set(tasks) == set(DECANLP)
@@ -189,12 +190,42 @@ def test_tables_2_to_4_figures_3_to_5_cosines_and_the_comparison(smoke):
                  "figure5_decanlp"):
         assert (results / "figures" / f"{name}.png").stat().st_size > 10_000, name
     decoder = pd.read_parquet(results / "runs" / "glue" / "small" / "text-to-text" / "multi"
-                              / "default-distinct-pretrained" / "seed0" / "conflict.parquet")
+                              / "default-distinct-pretrained-sum" / "seed0" / "conflict.parquet")
     assert set(decoder["part"]) == {"encoder", "decoder"}  # Figure 4 measures the decoder
     cosines = sorted((results / "figures" / "cosines").rglob("*.png"))
-    assert len(cosines) == 30  # every multi-task cell of both benchmarks
+    assert len(cosines) == 34  # every multi-task cell of both benchmarks
     comparison = (results / "tables" / "paper_comparison.md").read_text()
     assert "## table4_glue" in comparison and "| difference |" in comparison
+
+
+def test_table5_figure6_the_noise_scales_and_the_transfer_analysis(smoke):
+    """Beyond the paper: the smoke preset runs UPGrad beside the paper's sum on GLUE."""
+    results = smoke / "results" / "smoke"
+    table5 = pd.read_csv(results / "tables" / "table5_glue.csv")
+    assert list(table5["row"].unique()) == [
+        "canonical single-task", "canonical multi-task sum", "canonical multi-task UPGrad",
+        "text-to-text single-task", "text-to-text multi-task sum",
+        "text-to-text multi-task UPGrad"]
+    assert (table5["seeds"] == 2).all() and table5["paper"].isna().all()
+    table1 = pd.read_csv(results / "tables" / "table1_glue.csv")
+    same = table1[table1["row"] == "canonical multi-task"].set_index("task")["mean"]
+    pd.testing.assert_series_equal(  # the sum cells are Table 1's, trained once
+        table5[table5["row"] == "canonical multi-task sum"].set_index("task")["mean"], same)
+    assert table5["transfer_pct"].notna().sum() > 0
+    assert (results / "figures" / "figure6_glue.png").stat().st_size > 10_000
+    upgrad = results / "runs" / "glue" / "small" / "text-to-text" / "multi" / (
+        "default-default-pretrained-upgrad") / "seed0"
+    norms = pd.read_parquet(upgrad / "probe_norms.parquet")
+    assert set(norms["task"]) == set(SMOKE_TASKS) and (norms["sq_norm"] > 0).all()
+    noise = pd.read_csv(results / "analysis" / "noise.csv")
+    assert noise["cell"].nunique() == 34  # every multi-task cell, a row per task and part
+    assert noise.groupby("cell").size().min() >= len(SMOKE_TASKS)
+    assert noise["noise_scale"].notna().any()
+    points = pd.read_csv(results / "analysis" / "transfer.csv")
+    assert points["cell"].nunique() >= 20 and set(points["architecture"]) >= {
+        "canonical", "text-to-text"}
+    text = (results / "analysis" / "transfer.md").read_text()
+    assert "relation" in text or "no estimate" in text
 
 
 def test_report_is_one_html_file_with_every_table_and_figure(smoke, tmp_path):
@@ -203,6 +234,7 @@ def test_report_is_one_html_file_with_every_table_and_figure(smoke, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = report.read_text(encoding="utf-8", errors="replace")
     for name in ("table1_glue.html", "table4_glue.html", "figure5_decanlp.png",
-                 "paper_comparison.md"):
+                 "paper_comparison.md", "table5_glue.html", "figure6_glue.png",
+                 "transfer.html", "transfer.png", "noise.html"):
         assert name in html, name
     assert "smoke preset; model base" in html  # Table 4's caption says what was run

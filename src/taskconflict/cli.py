@@ -105,6 +105,21 @@ def _cosines(a: argparse.Namespace) -> None:
     write_cosines(a.conflict, a.png)
 
 
+def _transfer(a: argparse.Namespace) -> None:
+    from taskconflict.transfer import write_transfer_analysis
+
+    stem = a.out
+    write_transfer_analysis(a.multi, a.single, f"{stem}.csv", f"{stem}.md", f"{stem}.png",
+                            f"{stem}.pdf", n_boot=a.n_boot, seed=a.seed,
+                            out_corr_csv=f"{stem}_correlations.csv", out_html=f"{stem}.html")
+
+
+def _noise(a: argparse.Namespace) -> None:
+    from taskconflict.noise import write_noise_table
+
+    write_noise_table(a.conflict, f"{a.out}.csv", f"{a.out}.html")
+
+
 def _comparison(a: argparse.Namespace) -> None:
     from taskconflict.report import write_comparison
 
@@ -170,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the cell's run folder")
 
     p = stage("table", _table, "one of Tables 1-4 (one benchmark) as CSV, Markdown, LaTeX, HTML")
-    p.add_argument("--number", required=True, type=int, choices=(1, 2, 3, 4))
+    p.add_argument("--number", required=True, type=int, help="tables.TABLES")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--model", default="small", help="the config's model key of the cells")
     p.add_argument("--context", default="", help="what was run, for the caption")
@@ -178,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output path without extension")
 
     p = stage("figure", _figure, "one of Figures 2-5 (one benchmark) as PNG and PDF")
-    p.add_argument("--number", required=True, type=int, choices=(2, 3, 4, 5))
+    p.add_argument("--number", required=True, type=int, help="figures.FIGURES")
     p.add_argument("--runs", required=True, nargs="+",
                    help="the multi-task cells' run files the figure draws (conflict.parquet, "
                    "metrics.json, train_log.parquet: figures.FIGURES)")
@@ -188,6 +203,20 @@ def _parser() -> argparse.ArgumentParser:
     p = stage("cosines", _cosines, "task-gradient cosine heatmaps of one multi-task cell")
     p.add_argument("--conflict", required=True, help="the cell's conflict.parquet")
     p.add_argument("--png", required=True)
+
+    p = stage("transfer", _transfer, "does conflict predict transfer? (every multi-task cell)")
+    p.add_argument("--multi", required=True, nargs="+",
+                   help="metrics.json of the multi-task cells (conflict.parquet beside each)")
+    p.add_argument("--single", required=True, nargs="+",
+                   help="metrics.json of the single-task cells (the baselines)")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of cells")
+    p.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")
+    p.add_argument("--out", required=True, help="output path without extension")
+
+    p = stage("noise", _noise, "gradient-noise scale per task of each multi-task cell")
+    p.add_argument("--conflict", required=True, nargs="+",
+                   help="the cells' conflict.parquet (probe_norms.parquet beside each)")
+    p.add_argument("--out", required=True, help="output path without extension")
 
     p = stage("comparison", _comparison, "our tables beside the paper's, with differences")
     p.add_argument("--tables", required=True, nargs="*", help="the tables' CSV files")

@@ -4,7 +4,9 @@ pairwise task-gradient cosines of each multi-task run.
 - Figure 2: encoder conflict per architecture;
 - Figure 3: encoder conflict per prompt style (text-to-text);
 - Figure 4: decoder C_dir per output space, and average classification accuracy per space;
-- Figure 5: mean training loss over tasks, pre-trained vs. re-initialised decoder.
+- Figure 5: mean training loss over tasks, pre-trained vs. re-initialised decoder;
+- Figure 6 (beyond the paper): encoder conflict per multi-task aggregator, one row of panels
+  per architecture: does a method meant to remove conflict remove the measured conflict?
 
 `FIGURES` says which run files each figure reads and which function draws it. The plotted
 numbers come from tidy frames (`conflict_lines`, `loss_lines`, ...), so tests (and the report)
@@ -30,7 +32,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from taskconflict.conflict import conflict_curve, conflict_measures, frame_to_grams
-from taskconflict.factors import ARCHITECTURE, DECODER, OUTPUT_SPACE, PROMPTS, Factor, variant_name
+from taskconflict.factors import (
+    AGGREGATOR,
+    ARCHITECTURE,
+    DECODER,
+    OUTPUT_SPACE,
+    PROMPTS,
+    Factor,
+    variant_name,
+)
 from taskconflict.grid import Cell, main_variant
 from taskconflict.io import atomic_path
 from taskconflict.registry import CLASSIFICATION, TASKS
@@ -267,6 +277,37 @@ def figure5(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path)
     return fig
 
 
+def _figure6_keep(cell: Cell) -> bool:
+    return cell.variant == main_variant(cell.architecture, aggregator=cell.aggregator)
+
+
+def figure6(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path) -> Figure:
+    """Figure 6: encoder conflict over training per aggregator (one line each), one row of
+    panels per architecture that ran."""
+    architectures = [a for a in ARCHITECTURE.names
+                     if any(c.architecture == a and c.multi_task and _figure6_keep(c)
+                            for c, _ in runs)]
+    if not architectures:
+        raise ValueError("no multi-task runs of Figure 6's variants in the runs given")
+    fig = Figure(figsize=(11, 3.8 * len(architectures)), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = np.atleast_2d(fig.subplots(len(architectures), len(MEASURES)))
+    for row, architecture in zip(axes, architectures, strict=True):
+        values = conflict_values(runs, lambda c: c.aggregator,
+                                 lambda c, a=architecture: c.architecture == a
+                                 and _figure6_keep(c))
+        for i, (ax, (measure, (panel, ylabel))) in enumerate(zip(row, MEASURES.items(),
+                                                                  strict=True)):
+            _draw_lines(ax, values, measure, AGGREGATOR, legend=i == 0)
+            ax.set_title(f"{panel}: {architecture}")
+            ax.set_ylabel(ylabel)
+        _legend(row[0], AGGREGATOR)
+    fig.suptitle(f"Figure 6: task conflict in the encoder per multi-task aggregator "
+                 f"({_benchmarks(runs)})")
+    _save(fig, out_png, out_pdf)
+    return fig
+
+
 @dataclass(frozen=True)
 class FigureSpec:
     number: int
@@ -283,6 +324,7 @@ FIGURES: dict[int, FigureSpec] = {spec.number: spec for spec in (
     FigureSpec(3, "table2", ("conflict.parquet",), figure3),
     FigureSpec(4, "figure4", ("conflict.parquet", "metrics.json"), figure4),
     FigureSpec(5, "table3", ("train_log.parquet",), figure5),
+    FigureSpec(6, "table5", ("conflict.parquet",), figure6),
 )}
 
 

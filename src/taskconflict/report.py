@@ -43,6 +43,8 @@ def write_table_files(number: int, benchmark: str, model: str,
                       metrics_files: Sequence[str | Path], stem: str | Path,
                       context: str = "") -> None:
     """Table `number` of `benchmark` as CSV, Markdown, LaTeX and HTML (for the report)."""
+    if number not in TABLES:
+        raise ValueError(f"no Table {number}; tables: {', '.join(map(str, TABLES))}")
     spec = TABLES[number]
     write_table(build_table(spec, _metrics(metrics_files), benchmark, model), Path(stem), spec,
                 context)

@@ -64,6 +64,9 @@ class TableSpec:
     transfer: str
     """What a row's (±x%) compares, for the caption."""
     paper_model: str = "t5-v1_1-small"
+    only_rows_with_runs: bool = False
+    """Leave out the rows no run matches (a table whose rows are every level of a factor,
+    of which a preset runs a few)."""
 
 
 def _row(architecture: str, mode: str, baseline: str = "", paper_variant: str = "",
@@ -109,7 +112,16 @@ TABLE4 = TableSpec(4, "model size: the larger model", (
     CANONICAL_SINGLE, CANONICAL_MULTI, T2T_SINGLE, T2T_MULTI,
 ), "canonical multi vs. canonical single; text-to-text multi vs. text-to-text single",
    paper_model="t5-v1_1-base")
-TABLES: dict[int, TableSpec] = {t.number: t for t in (TABLE1, TABLE2, TABLE3, TABLE4)}
+TABLE5 = TableSpec(5, "multi-task aggregators (beyond the paper)", (
+    CANONICAL_SINGLE,
+    *(_row("canonical", "multi-task", CANONICAL_SINGLE.label, aggregator=name)
+      for name in factors.AGGREGATOR.names),
+    T2T_SINGLE,
+    *(_row("text-to-text", "multi-task", T2T_SINGLE.label, aggregator=name)
+      for name in factors.AGGREGATOR.names),
+), "canonical rows vs. canonical single; text-to-text rows vs. text-to-text single (the "
+   "baselines of Table 1)", only_rows_with_runs=True)
+TABLES: dict[int, TableSpec] = {t.number: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, TABLE5)}
 AVG = "avg"
 DDOF = 1
 COLUMNS = ("row", "architecture", "mode", "variant", "task", "mean", "std", "seeds", "paper",
@@ -198,8 +210,8 @@ def build_table(spec: TableSpec, runs: Runs, benchmark: str, model: str = "small
     """The tidy table `spec` of `benchmark` from (cell, metrics.json) pairs.
 
     Only cells of `model` (the config's model key) that match a row count; every other run is
-    ignored, so the caller may pass all runs of a preset. Every row is always present;
-    missing scores are NaN with seeds = 0.
+    ignored, so the caller may pass all runs of a preset. Every row is present (unless
+    `spec.only_rows_with_runs`); missing scores are NaN with seeds = 0.
     """
     runs = [(cell, metrics) for cell, metrics in runs
             if cell.benchmark == benchmark and cell.model == model]
@@ -209,6 +221,8 @@ def build_table(spec: TableSpec, runs: Runs, benchmark: str, model: str = "small
 
     records = []
     for row in spec.rows:
+        if spec.only_rows_with_runs and row.label not in scores:
+            continue
         by_seed = scores.get(row.label, {})
         seeds = sorted(by_seed)
         values = {c: [by_seed[s][c] for s in seeds if c in by_seed[s]] for c in columns}

@@ -172,9 +172,12 @@ FIGURE_EXTS = ("png", "pdf")
 from taskconflict.figures import FIGURES  # each figure's experiment and the run files it reads
 
 
+from taskconflict.tables import TABLES  # each table's rows; Table N shows experiment tableN
+
+
 def table_outputs():
     return [f"{RESULTS}/tables/table{n}_{b}.{ext}"
-            for n in (1, 2, 3, 4) for b in experiment_benchmarks(f"table{n}")
+            for n in TABLES for b in experiment_benchmarks(f"table{n}")
             for ext in TABLE_EXTS]
 
 
@@ -188,6 +191,17 @@ def cosine_outputs():
     return [f"{RESULTS}/figures/cosines/{c.id}.png" for c in report_cells() if c.multi_task]
 
 
+ANALYSIS = f"{RESULTS}/analysis"
+
+
+def analysis_outputs():
+    """Beyond the paper: conflict vs. transfer over every multi-task cell, and the noise
+    scales (when any multi-task cell is reported)."""
+    if not any(c.multi_task for c in report_cells()):
+        return []
+    return [f"{ANALYSIS}/transfer.html", f"{ANALYSIS}/transfer.png", f"{ANALYSIS}/noise.html"]
+
+
 def report_outputs():
-    return [*table_outputs(), *figure_outputs(), *cosine_outputs(),
+    return [*table_outputs(), *figure_outputs(), *cosine_outputs(), *analysis_outputs(),
             f"{RESULTS}/tables/paper_comparison.md"]

@@ -23,6 +23,8 @@ localrules:
     figure,
     cosines,
     comparison,
+    transfer,
+    noise,
 
 
 rule table:
@@ -37,7 +39,7 @@ rule table:
                     subcategory="{benchmark}", labels={"table": "Table {number}",
                                                        "benchmark": "{benchmark}"}),
     wildcard_constraints:
-        number="[1-4]",
+        number="|".join(map(str, TABLES)),
     params:
         model=lambda w: CFG.experiments[f"table{w.number}"].model,
         context=lambda w: run_context(f"table{w.number}"),
@@ -115,3 +117,57 @@ rule comparison:
     shell:
         "{TC} comparison --tables {input} --context {params.context:q} --out {output} "
         "> {log} 2>&1"
+
+
+def run_files(name, multi_task):
+    """`name` of every reported cell of one mode (every table, every seed)."""
+    return [f"{RESULTS}/runs/{c.id}/{name}" for c in report_cells()
+            if c.multi_task == multi_task]
+
+
+rule transfer:
+    """Beyond the paper: does a task's conflict with the others predict its transfer?"""
+    input:
+        multi=lambda w: run_files("metrics.json", True),
+        conflict=lambda w: run_files("conflict.parquet", True),
+        single=lambda w: run_files("metrics.json", False),
+    output:
+        csv=f"{ANALYSIS}/transfer.csv",
+        correlations=f"{ANALYSIS}/transfer_correlations.csv",
+        md=f"{ANALYSIS}/transfer.md",
+        html=report(f"{ANALYSIS}/transfer.html", caption="../report/transfer.rst",
+                    category="Beyond the paper", labels={"analysis": "conflict vs. transfer",
+                                                          "what": "correlations"}),
+        png=report(f"{ANALYSIS}/transfer.png", caption="../report/transfer.rst",
+                   category="Beyond the paper", labels={"analysis": "conflict vs. transfer",
+                                                         "what": "scatter"}),
+        pdf=f"{ANALYSIS}/transfer.pdf",
+    params:
+        context=f"{PRESET.name} preset",
+    log:
+        f"{RESULTS}/logs/transfer.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "{TC} transfer --multi {input.multi} --single {input.single} "
+        "--out {ANALYSIS}/transfer > {log} 2>&1"
+
+
+rule noise:
+    """Beyond the paper: each task's gradient-noise scale, from the conflict probes."""
+    input:
+        conflict=lambda w: run_files("conflict.parquet", True),
+        norms=lambda w: run_files("probe_norms.parquet", True),
+    output:
+        csv=f"{ANALYSIS}/noise.csv",
+        html=report(f"{ANALYSIS}/noise.html", caption="../report/noise.rst",
+                    category="Beyond the paper", labels={"analysis": "gradient noise",
+                                                          "what": "table"}),
+    params:
+        context=f"{PRESET.name} preset",
+    log:
+        f"{RESULTS}/logs/noise.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "{TC} noise --conflict {input.conflict} --out {ANALYSIS}/noise > {log} 2>&1"
