@@ -196,6 +196,8 @@ def test_tables_2_to_4_figures_3_to_5_cosines_and_the_comparison(smoke):
     assert len(cosines) == 34  # every multi-task cell of both benchmarks
     comparison = (results / "tables" / "paper_comparison.md").read_text()
     assert "## table4_glue" in comparison and "| difference |" in comparison
+    page = (results / "tables" / "paper_comparison.html").read_text()  # the report's view
+    assert "<h4>table4_glue</h4>" in page and "<th>difference</th>" in page
 
 
 def test_table5_figure6_the_noise_scales_and_the_transfer_analysis(smoke):
@@ -234,7 +236,7 @@ def test_report_is_one_html_file_with_every_table_and_figure(smoke, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = report.read_text(encoding="utf-8", errors="replace")
     for name in ("table1_glue.html", "table4_glue.html", "figure5_decanlp.png",
-                 "paper_comparison.md", "table5_glue.html", "figure6_glue.png",
+                 "paper_comparison.html", "table5_glue.html", "figure6_glue.png",
                  "transfer.html", "transfer.png", "noise.html"):
         assert name in html, name
     assert "smoke preset; model base" in html  # Table 4's caption says what was run

@@ -123,7 +123,7 @@ def _noise(a: argparse.Namespace) -> None:
 def _comparison(a: argparse.Namespace) -> None:
     from taskconflict.report import write_comparison
 
-    write_comparison(a.tables, a.out, a.context)
+    write_comparison(a.tables, a.out, a.context, a.html)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -222,6 +222,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", required=True, nargs="*", help="the tables' CSV files")
     p.add_argument("--context", default="")
     p.add_argument("--out", required=True, help="Markdown file")
+    p.add_argument("--html", help="the same as an HTML page, for the report")
     return parser
 
 

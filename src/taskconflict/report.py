@@ -100,22 +100,33 @@ def comparison(table_csvs: Sequence[str | Path]) -> pd.DataFrame:
 
 
 def write_comparison(table_csvs: Sequence[str | Path], out_md: str | Path,
-                     context: str = "") -> None:
-    """A Markdown page with, per table, our numbers and the paper's side by side."""
+                     context: str = "", out_html: str | Path | None = None) -> None:
+    """Per table, our numbers and the paper's side by side: a Markdown page and, for the
+    report (which shows HTML and only offers Markdown as a download), the same as HTML."""
     frame = comparison(table_csvs)
+    intro = ("Scores ×100; difference = ours − paper, in points. Averages are recomputed from "
+             "the cells on both sides.")
     lines = ["# This run vs. the paper", ""]
     if context:
         lines += [context, ""]
-    lines += ["Scores ×100; difference = ours − paper, in points. Averages are recomputed "
-              "from the cells on both sides.", ""]
+    lines += [intro, ""]
+    html = ["<h3>This run vs. the paper</h3>", *([f"<p>{context}</p>"] if context else []),
+            f"<p>{intro}</p>"]
     for table, rows in frame.groupby("table", sort=False):
         lines += [f"## {table}", "", "| row | task | ours | paper | difference |",
                   "|---|---|---:|---:|---:|"]
-        for line in rows.itertuples():
-            ours = "–" if not np.isfinite(line.ours) else f"{line.ours:.1f}"
-            diff = "–" if not np.isfinite(line.difference) else f"{line.difference:+.1f}"
-            task = "Avg" if line.task == AVG else column_display(line.task)
-            lines.append(f"| {line.row} | {task} | {ours} | {line.paper:.2f} | {diff} |")
+        shown = [(line.row, "Avg" if line.task == AVG else column_display(line.task),
+                  "–" if not np.isfinite(line.ours) else f"{line.ours:.1f}",
+                  f"{line.paper:.2f}",
+                  "–" if not np.isfinite(line.difference) else f"{line.difference:+.1f}")
+                 for line in rows.itertuples()]
+        lines += [f"| {' | '.join(cells)} |" for cells in shown]
         lines.append("")
+        html += [f"<h4>{table}</h4>", pd.DataFrame(
+            shown, columns=["row", "task", "ours", "paper", "difference"]).to_html(
+                index=False, border=0)]
     with atomic_path(Path(out_md)) as tmp:
         tmp.write_text("\n".join(lines), encoding="utf-8")
+    if out_html is not None:
+        with atomic_path(Path(out_html)) as tmp:
+            tmp.write_text("\n".join(html) + "\n", encoding="utf-8")

@@ -204,4 +204,4 @@ def analysis_outputs():
 
 def report_outputs():
     return [*table_outputs(), *figure_outputs(), *cosine_outputs(), *analysis_outputs(),
-            f"{RESULTS}/tables/paper_comparison.md"]
+            f"{RESULTS}/tables/paper_comparison.md", f"{RESULTS}/tables/paper_comparison.html"]

@@ -106,8 +106,10 @@ rule comparison:
     input:
         lambda w: [f for f in table_outputs() if f.endswith(".csv")],
     output:
-        report(f"{RESULTS}/tables/paper_comparison.md", caption="../report/comparison.rst",
-               category="This run vs. the paper"),
+        md=f"{RESULTS}/tables/paper_comparison.md",
+        html=report(f"{RESULTS}/tables/paper_comparison.html",
+                    caption="../report/comparison.rst", category="This run vs. the paper",
+                    labels={"table": "this run vs. the paper"}),
     params:
         context=f"{PRESET.name} preset",
     log:
@@ -115,7 +117,8 @@ rule comparison:
     conda:
         CONDA_ENV
     shell:
-        "{TC} comparison --tables {input} --context {params.context:q} --out {output} "
+        "{TC} comparison --tables {input} --context {params.context:q} --out {output.md} "
+        "--html {output.html} "
         "> {log} 2>&1"
 
 
