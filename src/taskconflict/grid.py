@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 from taskconflict import factors
 from taskconflict.config import Config
@@ -72,6 +73,13 @@ class Cell:
             f"{self.benchmark}/{self.model}/{self.architecture}/{self.tasks}/"
             f"{self.variant}/seed{self.seed}"
         )
+
+    @classmethod
+    def from_run_file(cls, path: str | Path) -> Cell:
+        """The cell whose run folder holds `path` (results/<preset>/runs/<cell id>/<file>)."""
+        parts = Path(path).parts
+        start = len(parts) - 1 - parts[::-1].index("runs")
+        return cls.from_id("/".join(parts[start + 1 : -1]))
 
     @classmethod
     def from_id(cls, cell_id: str, measure_decoder: bool = False) -> Cell:

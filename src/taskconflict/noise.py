@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from taskconflict.grid import Cell
 from taskconflict.io import atomic_path
 
 NORM_COLUMNS = {"step": "int64", "part": "string", "task": "string", "micro_batch": "int64",
@@ -166,9 +167,7 @@ def write_noise_table(conflict_files: Sequence[str | Path], out_csv: str | Path,
         folder = Path(path).parent
         scales = noise_scales(pd.read_parquet(path),
                               pd.read_parquet(folder / "probe_norms.parquet"))
-        cell = "/".join(folder.parts[folder.parts.index("runs") + 1 :]) if "runs" in (
-            folder.parts) else folder.name
-        frames.append(pooled_noise_scale(scales).assign(cell=cell))
+        frames.append(pooled_noise_scale(scales).assign(cell=Cell.from_run_file(path).id))
     columns = ["cell", "part", "task", *POOLED_COLUMNS]
     table = (pd.concat(frames, ignore_index=True)[columns] if frames
              else pd.DataFrame(columns=columns))

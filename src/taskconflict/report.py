@@ -16,19 +16,14 @@ from taskconflict.io import atomic_path
 from taskconflict.tables import AVG, TABLES, build_table, column_display, write_table
 
 
-def cell_of_run_file(path: str | Path) -> Cell:
-    """The cell whose run folder holds `path` (results/<preset>/runs/<cell id>/<file>)."""
-    parts = Path(path).parts
-    start = len(parts) - 1 - parts[::-1].index("runs")
-    return Cell.from_id("/".join(parts[start + 1 : -1]))
+def read_metrics(path: str | Path) -> tuple[Cell, dict]:
+    """A run's metrics.json, with the cell it names."""
+    metrics = json.loads(Path(path).read_text(encoding="utf-8"))
+    return Cell.from_id(metrics["cell"]), metrics
 
 
 def _metrics(files: Sequence[str | Path]) -> list[tuple[Cell, dict]]:
-    runs = []
-    for path in files:
-        metrics = json.loads(Path(path).read_text())
-        runs.append((Cell.from_id(metrics["cell"]), metrics))
-    return runs
+    return [read_metrics(path) for path in files]
 
 
 RUN_FILES: dict[str, Callable[[Path], object]] = {
@@ -62,7 +57,7 @@ def figure_runs(number: int, run_files: Sequence[str | Path]) -> list[tuple]:
         if path.name not in spec.files:
             raise ValueError(f"Figure {number} draws the runs' {', '.join(spec.files)}, "
                              f"not {path}")
-        cell = cell_of_run_file(path)
+        cell = Cell.from_run_file(path)
         by_run.setdefault(cell.id, (cell, {}))[1][path.name] = RUN_FILES[path.name](path)
     runs = []
     for cell, files in by_run.values():
@@ -75,12 +70,12 @@ def figure_runs(number: int, run_files: Sequence[str | Path]) -> list[tuple]:
 
 def write_figure(number: int, run_files: Sequence[str | Path], png: str | Path,
                  pdf: str | Path) -> None:
-    """Figure `number` (2-5, `figures.FIGURES`) as PNG and PDF, from its runs' files."""
+    """Figure `number` (`figures.FIGURES`) as PNG and PDF, from its runs' files."""
     FIGURES[number].draw(figure_runs(number, run_files), Path(png), Path(pdf))
 
 
 def write_cosines(conflict_file: str | Path, png: str | Path) -> None:
-    cosine_heatmaps(cell_of_run_file(conflict_file), pd.read_parquet(conflict_file), Path(png))
+    cosine_heatmaps(Cell.from_run_file(conflict_file), pd.read_parquet(conflict_file), Path(png))
 
 
 def comparison(table_csvs: Sequence[str | Path]) -> pd.DataFrame:

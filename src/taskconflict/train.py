@@ -153,14 +153,13 @@ class AggregatedStep:
     the Gram matrix is taken there in float64 (`conflict.gram_matrix`)."""
 
     def __init__(self, aggregator: str):
-        self.aggregator = aggregator
         self.weighting = aggregators.build(aggregator)  # kept: some weightings have a state
         self.shared: list[int] | None = None
         """Indices (in the optimizer's parameter list) of the parameters several tasks reach,
-        found on the first step."""
+        found on the first step; `sizes` their element counts, `owned` the others."""
+        self.sizes: list[int] = []
+        self.owned: list[int] = []
         self.buffer: torch.Tensor | None = None
-        self.weights: dict[str, float] = {}
-        """The last step's weight of each task."""
 
     def __call__(self, model: MultiTaskModel, optimizer: torch.optim.Optimizer,
                  batches: dict[str, Batch], precision: str,
@@ -185,21 +184,22 @@ class AggregatedStep:
         assert self.buffer is not None and self.shared is not None
         gram = torch.from_numpy(gram_matrix(self.buffer)).to(device)
         w = aggregators.weights(self.weighting, gram)
-        self.weights = dict(zip(batches, w.tolist(), strict=True))
         update = w.to(self.buffer.dtype) @ self.buffer
         for p, g in zip(params, own, strict=True):
             p.grad = g
         offset = 0
-        for i in self.shared:
-            n = params[i].numel()
-            params[i].grad = update[offset : offset + n].view_as(params[i]).to(params[i].dtype)
-            offset += n
+        for i, size in zip(self.shared, self.sizes, strict=True):
+            params[i].grad = update[offset : offset + size].view_as(params[i]).to(
+                params[i].dtype)
+            offset += size
         return apply_update(optimizer, losses, clip_norm, device)
 
     def _find_shared(self, grads: list[tuple[torch.Tensor | None, ...]],
                      params: list[nn.Parameter], device: torch.device) -> None:
-        self.shared = [i for i in range(len(params))
-                       if sum(task_grads[i] is not None for task_grads in grads) > 1]
+        reached = [sum(task_grads[i] is not None for task_grads in grads)
+                   for i in range(len(params))]
+        self.shared = [i for i, n in enumerate(reached) if n > 1]
+        self.owned = [i for i, n in enumerate(reached) if n <= 1]
         self.sizes = [params[i].numel() for i in self.shared]
         self.buffer = torch.zeros(len(grads), sum(self.sizes), dtype=torch.float32,
                                   device=device)
@@ -217,10 +217,9 @@ class AggregatedStep:
             else:
                 segment.copy_(grads[i].flatten())
             offset += size
-        shared = set(self.shared)
-        for i, g in enumerate(grads):
-            if g is not None and i not in shared:
-                own[i] = g if own[i] is None else own[i] + g
+        for i in self.owned:
+            if grads[i] is not None:
+                own[i] = grads[i] if own[i] is None else own[i] + grads[i]
 
 
 def measure_conflict(model: MultiTaskModel, probes: dict[str, BatchStream],

@@ -23,7 +23,6 @@ training against its transfer over its single-task baseline.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import zlib
@@ -43,6 +42,7 @@ from taskconflict.factors import ARCHITECTURE
 from taskconflict.grid import Cell
 from taskconflict.io import atomic_path
 from taskconflict.registry import TASKS
+from taskconflict.report import read_metrics
 from taskconflict.tables import TABLES
 
 MEASURES = {
@@ -409,11 +409,6 @@ def scatter_figure(points: pd.DataFrame, out_png: Path, out_pdf: Path,
 
 # --- entry point -------------------------------------------------------------------------------
 
-def _read_metrics(path: Path) -> tuple[Cell, dict]:
-    metrics = json.loads(Path(path).read_text(encoding="utf-8"))
-    return Cell.from_id(metrics["cell"]), metrics
-
-
 def write_transfer_analysis(multi_metrics: Sequence[str | Path],
                             single_metrics: Sequence[str | Path], out_csv: str | Path,
                             out_md: str | Path, out_png: str | Path, out_pdf: str | Path,
@@ -427,11 +422,11 @@ def write_transfer_analysis(multi_metrics: Sequence[str | Path],
     `out_corr_csv`. Returns (points, correlations)."""
     multi = []
     for path in multi_metrics:
-        cell, metrics = _read_metrics(Path(path))
+        cell, metrics = read_metrics(path)
         if not cell.multi_task:
             raise ValueError(f"{path}: {cell.id} is not a multi-task cell")
         multi.append((cell, pd.read_parquet(Path(path).parent / "conflict.parquet"), metrics))
-    singles = [_read_metrics(Path(path)) for path in single_metrics]
+    singles = [read_metrics(path) for path in single_metrics]
     points, skipped = transfer_points(multi, singles, part)
     corr = correlations(points, n_boot=n_boot, seed=seed)
     with atomic_path(Path(out_csv)) as tmp:
