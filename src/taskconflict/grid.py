@@ -15,6 +15,7 @@ from pathlib import Path
 from taskconflict import factors
 from taskconflict.config import Config
 from taskconflict.factors import variant_name
+from taskconflict.registry import benchmark_title
 
 MULTI = "multi"
 
@@ -73,6 +74,32 @@ class Cell:
             f"{self.benchmark}/{self.model}/{self.architecture}/{self.tasks}/"
             f"{self.variant}/seed{self.seed}"
         )
+
+    def levels(self) -> dict[str, str]:
+        """Each variant factor's level, by factor key."""
+        return factors.parse_variant(self.variant)
+
+    def level_labels(self) -> dict[str, str]:
+        """Each variant factor's level in words ("default prompts", "T5 label words", ...)."""
+        return {key: factors.FACTORS[key].label(name) for key, name in self.levels().items()}
+
+    @property
+    def title(self) -> str:
+        """The cell in words, for titles and the report's labels, e.g. "GLUE, text-to-text
+        multi-task: default prompts, T5 label words, pre-trained decoder, sum (the paper),
+        seed 0"; a factor's level shows only where the architecture uses it (no prompts on
+        canonical heads)."""
+        labels = self.level_labels()
+        if self.architecture == "canonical":
+            labels.pop("prompts", None)
+            labels.pop("output_space", None)
+        if not self.multi_task:
+            labels.pop("aggregator", None)
+        if "decoder" in labels:
+            labels["decoder"] += " decoder"
+        tasks = self.mode if self.multi_task else f"single-task {self.tasks}"
+        return (f"{benchmark_title(self.benchmark)}, {self.architecture} {tasks}: "
+                f"{', '.join(labels.values())}, seed {self.seed}")
 
     @classmethod
     def from_run_file(cls, path: str | Path) -> Cell:

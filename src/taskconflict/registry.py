@@ -586,6 +586,14 @@ BENCHMARKS: dict[str, tuple[str, ...]] = {
     "glue": tuple(t.name for t in GLUE_TASKS),
     "decanlp": tuple(t.name for t in DECANLP_TASKS),
 }
+BENCHMARK_TITLES = {"glue": "GLUE", "decanlp": "DecaNLP"}
+
+
+def benchmark_title(benchmark: str) -> str:
+    """A benchmark as the paper writes it."""
+    return BENCHMARK_TITLES.get(benchmark, benchmark)
+
+
 if len(TASKS) != len(GLUE_TASKS) + len(DECANLP_TASKS):
     raise ValueError("task names must be unique across benchmarks")
 
