@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from taskconflict.conflict import gram_to_frame
@@ -29,6 +31,8 @@ from taskconflict.factors import (
 )
 from taskconflict.figures import (
     FIGURES,
+    cosine_annotation,
+    cosine_annotations,
     cosine_heatmaps,
     cosine_snapshots,
     figure2,
@@ -40,7 +44,8 @@ from taskconflict.figures import (
     loss_lines,
 )
 from taskconflict.grid import Cell, main_variant
-from taskconflict.report import figure_runs, write_figure
+from taskconflict.provenance import DataSource, Provenance
+from taskconflict.report import figure_runs, write_cosines, write_figure
 
 STEPS = (0, 10, 20)
 # architecture -> seed -> (C_dir per step, x per step)
@@ -50,6 +55,8 @@ TARGETS = {
     "text-to-text": {0: ([0.2, 0.2, 0.2], [5, 5, 1]), 1: ([0.4, 0.2, 0.0], [5, 3, 1])},
 }
 C_MG = {1: 0.0, 3: 0.25, 5: 4 / 9}
+PROVENANCE = Provenance("demo", (DataSource("glue", "generated"),), "small: T5 v1.1-style 128-d",
+                        True, 200, 16, 1)
 
 
 def gram(c_dir: float, x: float) -> np.ndarray:
@@ -57,16 +64,24 @@ def gram(c_dir: float, x: float) -> np.ndarray:
     return np.array([[1.0, rho * math.sqrt(x)], [rho * math.sqrt(x), x]])
 
 
-def fake_runs() -> list[tuple[Cell, pd.DataFrame]]:
+TASK_PAIRS = {"glue": ("cola", "rte"), "decanlp": ("sst", "squad")}
+
+
+def fake_runs(benchmark: str = "glue", seeds: tuple[int, ...] = (0, 1),
+              offset: float = 0.0) -> list[tuple[Cell, pd.DataFrame]]:
+    """Runs of every architecture with TARGETS' measures (C_dir shifted by `offset`)."""
     runs = []
-    for architecture, seeds in TARGETS.items():
-        for seed, (c_dirs, xs) in seeds.items():
+    for architecture, targets in TARGETS.items():
+        for seed in seeds:
+            c_dirs, xs = targets[seed]
             parts = []
             for step, c_dir, x in zip(STEPS, c_dirs, xs, strict=True):
-                parts.append(gram_to_frame(step, "encoder", ("cola", "rte"), gram(c_dir, x)))
+                parts.append(gram_to_frame(step, "encoder", TASK_PAIRS[benchmark],
+                                           gram(c_dir + offset, x)))
                 # the decoder gets other numbers: they must not leak into the encoder figure
-                parts.append(gram_to_frame(step, "decoder", ("cola", "rte"), gram(-0.45, 9)))
-            runs.append((Cell("glue", "small", architecture, "multi",
+                parts.append(gram_to_frame(step, "decoder", TASK_PAIRS[benchmark],
+                                           gram(-0.45, 9)))
+            runs.append((Cell(benchmark, "small", architecture, "multi",
                               variant=main_variant(architecture), seed=seed),
                          pd.concat(parts, ignore_index=True)))
     return runs
@@ -85,8 +100,23 @@ def drawn_lines(ax: Axes, factor: Factor) -> dict[str, Line2D]:
     return lines
 
 
-def legend_words(ax: Axes) -> list[str]:
-    return [text.get_text() for text in ax.get_legend().get_texts()]
+def legend_words(fig: Figure) -> list[str]:
+    """The entries of the figure's one legend (a figure legend: no axes has one)."""
+    assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
+    return [text.get_text() for text in fig.legends[0].get_texts()]
+
+
+def legend_text(fig: Figure) -> str:
+    legend = fig.legends[0]
+    return " ".join([legend.get_title().get_text(), *legend_words(fig)])
+
+
+def figure_text(fig: Figure) -> list[str]:
+    return [text.get_text() for text in fig.texts]
+
+
+def bands(ax: Axes) -> list[PolyCollection]:
+    return [c for c in ax.collections if isinstance(c, PolyCollection)]
 
 
 def band(ax: Axes, factor: Factor, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +138,7 @@ def expected(architecture: str, measure: str) -> np.ndarray:
 
 def test_figure2_data() -> None:
     data = figure2_data(fake_runs())
-    assert set(data["architecture"]) == set(TARGETS)
+    assert set(data["architecture"]) == set(TARGETS) and set(data["benchmark"]) == {"glue"}
     assert (data["seeds"] == 2).all()
     d = data[(data["architecture"] == "canonical") & (data["measure"] == "c_dir")]
     np.testing.assert_allclose(d["mean"], [0.2, 0.3, 0.4])
@@ -126,11 +156,13 @@ def test_figure2_files_and_plotted_means(tmp_path: Path) -> None:
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert not list(png.parent.glob(".*.tmp"))
 
-    mg_ax, dir_ax = fig.axes[:2]
-    assert (mg_ax.get_title(), dir_ax.get_title()) == ("Magnitude conflict", "Directional conflict")
+    assert len(fig.axes) == 2
+    mg_ax, dir_ax = fig.axes
+    assert (mg_ax.get_title(), dir_ax.get_title()) == ("GLUE: Magnitude conflict",
+                                                       "GLUE: Directional conflict")
     assert mg_ax.get_xlabel() == "training step"
-    assert "min–max" in mg_ax.get_legend().get_title().get_text()
-    assert legend_words(mg_ax) == [f"{ARCHITECTURE.label(a)} (n=2)" for a in ARCHITECTURE.names]
+    assert "min–max" in fig.legends[0].get_title().get_text()
+    assert legend_words(fig) == [f"{ARCHITECTURE.label(a)} (n=2)" for a in ARCHITECTURE.names]
     data = figure2_data(fake_runs())
     for ax, measure in ((mg_ax, "c_mg_normalised"), (dir_ax, "c_dir")):
         lines = drawn_lines(ax, ARCHITECTURE)
@@ -176,8 +208,9 @@ def test_figure3_has_one_line_per_prompt_style(tmp_path: Path) -> None:
                       variant=variant_name(prompts="null", output_space="distinct")),
                  conflict_frame([0.5] * 3, [1, 1, 1])))
     fig = figure3(runs, tmp_path / "f3.png", tmp_path / "f3.pdf")
-    assert legend_words(fig.axes[0]) == ["null prompts (n=1)", "default prompts (n=1)",
-                                         "diverse prompts (n=1)"]
+    assert legend_words(fig) == ["null prompts (n=1)", "default prompts (n=1)",
+                                 "diverse prompts (n=1)"]
+    assert figure_text(fig)[0].startswith("Figure 3 (GLUE): ")
     lines = drawn_lines(fig.axes[1], PROMPTS)
     assert set(lines) == {"null", "default", "diverse"}
     np.testing.assert_allclose(lines["diverse"].get_ydata(), [0.3] * 3)
@@ -212,6 +245,8 @@ def test_figure4_decoder_conflict_and_accuracy_per_output_space(tmp_path: Path) 
     np.testing.assert_allclose(sorted(dots), sorted(bars["accuracy"]))  # each seed a dot
     lines_drawn = drawn_lines(fig.axes[0], OUTPUT_SPACE)
     np.testing.assert_allclose(lines_drawn["overlapping"].get_ydata(), [0.35] * 3)
+    assert figure_text(fig)[0].startswith("Figure 4 (GLUE): ")
+    assert "min–max" in legend_text(fig) and bands(fig.axes[0])  # two seeds each
 
 
 def test_figure5_mean_training_loss_pretrained_vs_reinit(tmp_path: Path) -> None:
@@ -229,8 +264,9 @@ def test_figure5_mean_training_loss_pretrained_vs_reinit(tmp_path: Path) -> None
     lines = drawn_lines(fig.axes[0], DECODER)
     np.testing.assert_allclose(lines["pretrained"].get_ydata(), [2.0, 1.0])
     np.testing.assert_allclose(lines["reinit"].get_ydata(), [5.0, 3.0])
-    assert legend_words(fig.axes[0]) == ["pre-trained (n=1)", "re-initialised (n=1)"]
+    assert legend_words(fig) == ["pre-trained (n=1)", "re-initialised (n=1)"]
     assert fig.axes[0].get_title() == "text-to-text"
+    assert figure_text(fig)[0].startswith("Figure 5 (GLUE): ")
     data = loss_lines(runs)
     np.testing.assert_allclose(data.loc[data["series"] == "reinit", "mean"], [5.0, 3.0])
 
@@ -242,13 +278,18 @@ def test_cosine_heatmaps_at_start_middle_and_end(tmp_path: Path) -> None:
     assert [step for step, _, _ in snapshots] == [0, 20, 40]
     np.testing.assert_allclose(snapshots[1][2], [[1.0, 0.6], [0.6, 1.0]])  # cos = 2 C_dir
     out = tmp_path / "cos.png"
-    fig = cosine_heatmaps(Cell("glue", "small", "text-to-text", "multi"), frame, out)
+    cell = Cell("glue", "small", "text-to-text", "multi")
+    fig = cosine_heatmaps(cell, frame, out, provenance=PROVENANCE)
     assert out.read_bytes()[:4] == b"\x89PNG"
     assert [ax.get_title() for ax in fig.axes[:3]] == ["step 0", "step 20", "step 40"]
     middle = fig.axes[1]
     np.testing.assert_allclose(middle.collections[0].get_array().reshape(2, 2), snapshots[1][2])
     assert [t.get_text() for t in middle.texts] == ["1.0", "0.6", "0.6", "1.0"]
-    assert [t.get_text() for t in middle.get_yticklabels()] == ["CoLA", "RTE"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["CoLA", "RTE"]
+    # the cell in words (not its id) and the provenance, in the title lines
+    words = " ".join(figure_text(fig))
+    assert cell.title in words and cell.id not in words
+    assert PROVENANCE.subtitle() in figure_text(fig)
 
 
 # --- one figure stage: report.write_figure reads the runs' files and dispatches ----------------
@@ -322,7 +363,8 @@ def test_figure_stage_of_the_command_line(tmp_path: Path) -> None:
 
 def test_figures_are_byte_identical_across_runs(tmp_path: Path) -> None:
     for name in ("a", "b"):
-        figure2(fake_runs(), tmp_path / f"{name}.png", tmp_path / f"{name}.pdf")
+        figure2(fake_runs() + fake_runs("decanlp"), tmp_path / f"{name}.png",
+                tmp_path / f"{name}.pdf", provenance=PROVENANCE)
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
 
@@ -353,4 +395,152 @@ def test_figure6_draws_each_aggregator_per_architecture(tmp_path: Path) -> None:
         for aggregator, line in lines.items():
             c_dirs = [TARGETS[numbers[(architecture, aggregator)]][seed][0] for seed in (0, 1)]
             np.testing.assert_allclose(line.get_ydata(), np.mean(c_dirs, axis=0))
-    assert "aggregator" in fig.axes[0].get_legend().get_title().get_text()
+    assert "aggregator" in fig.legends[0].get_title().get_text()
+    assert legend_words(fig) == ["sum (the paper) (n=2)", "UPGrad (n=2)", "PCGrad (n=2)"]
+    assert figure_text(fig)[0].startswith("Figure 6 (GLUE): ")
+
+
+# --- issue 17: figures as a reviewer expects ----------------------------------------------------
+
+def test_figure2_lays_out_glue_and_decanlp_as_the_paper(tmp_path: Path) -> None:
+    """Two benchmarks: a 2x2 grid, C_mg on top and C_dir below, GLUE's column left of
+    DecaNLP's, each drawing its own runs."""
+    runs = fake_runs("decanlp", offset=0.05) + fake_runs("glue")  # any order
+    fig = figure2(runs, tmp_path / "f2.png", tmp_path / "f2.pdf", provenance=PROVENANCE)
+    assert len(fig.axes) == 4
+    boxes = [ax.get_position() for ax in fig.axes]
+    (top_left, top_right, bottom_left, bottom_right) = boxes
+    assert top_left.y0 == pytest.approx(top_right.y0) and top_left.x0 < top_right.x0
+    assert bottom_left.x0 == pytest.approx(top_left.x0) and bottom_left.y1 < top_left.y0
+    assert bottom_right.x0 == pytest.approx(top_right.x0)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "GLUE: Magnitude conflict", "DecaNLP: Magnitude conflict",
+        "GLUE: Directional conflict", "DecaNLP: Directional conflict"]
+    assert figure_text(fig)[0].startswith("Figure 2 (GLUE and DecaNLP): ")
+    for ax, offset in ((fig.axes[2], 0.0), (fig.axes[3], 0.05)):
+        lines = drawn_lines(ax, ARCHITECTURE)
+        np.testing.assert_allclose(lines["canonical"].get_ydata(),
+                                   expected("canonical", "c_dir") + offset)
+    data = figure2_data(runs)
+    assert list(data.columns[:2]) == ["benchmark", "architecture"]
+    means = data[data["measure"] == "c_dir"].groupby("benchmark")["mean"].mean()
+    assert means["decanlp"] == pytest.approx(means["glue"] + 0.05)
+
+
+def test_figure2_of_one_benchmark_is_one_column(tmp_path: Path) -> None:
+    fig = figure2(fake_runs(), tmp_path / "f2.png", tmp_path / "f2.pdf")
+    top, bottom = (ax.get_position() for ax in fig.axes)
+    assert len(fig.axes) == 2 and top.x0 == pytest.approx(bottom.x0) and bottom.y1 < top.y0
+    assert fig.axes[0].get_title() == "GLUE: Magnitude conflict"
+
+
+def test_lines_have_a_marker_at_each_measured_step(tmp_path: Path) -> None:
+    fig = figure2(fake_runs(), tmp_path / "f2.png", tmp_path / "f2.pdf")
+    for ax in fig.axes:
+        for line in drawn_lines(ax, ARCHITECTURE).values():
+            assert line.get_marker() not in ("None", "", None)
+            assert len(line.get_xdata()) == len(STEPS)
+    assert all(h.get_marker() not in ("None", "", None) for h in fig.legends[0].legend_handles)
+
+
+def test_band_and_its_words_only_with_several_seeds(tmp_path: Path) -> None:
+    one = figure2(fake_runs(seeds=(0,)), tmp_path / "a.png", tmp_path / "a.pdf")
+    assert not any(bands(ax) for ax in one.axes)
+    assert "min–max" not in legend_text(one) and "band" not in legend_text(one)
+    assert legend_words(one) == [f"{ARCHITECTURE.label(a)} (n=1)" for a in ARCHITECTURE.names]
+    two = figure2(fake_runs(seeds=(0, 1)), tmp_path / "b.png", tmp_path / "b.pdf")
+    assert all(len(bands(ax)) == len(TARGETS) for ax in two.axes)
+    assert "band = min–max over seeds" in legend_text(two)
+
+
+def test_the_provenance_subtitle_is_under_every_title(tmp_path: Path) -> None:
+    subtitle = PROVENANCE.subtitle()
+    fig = figure2(fake_runs(), tmp_path / "f2.png", tmp_path / "f2.pdf", provenance=PROVENANCE)
+    texts = fig.texts
+    assert [t.get_text() for t in texts] == [
+        "Figure 2 (GLUE): task conflict in the encoder during multi-task training", subtitle]
+    title, sub = texts
+    assert sub.get_fontsize() < title.get_fontsize()
+    fig.canvas.draw()
+    assert sub.get_window_extent().y1 <= title.get_window_extent().y0  # the line below
+    assert all(sub.get_window_extent().y0 > ax.get_window_extent().y1 for ax in fig.axes)
+    without = figure2(fake_runs(), tmp_path / "f2.png", tmp_path / "f2.pdf")
+    assert subtitle not in figure_text(without) and len(without.texts) == 1
+
+
+def test_legends_are_outside_every_panel(tmp_path: Path) -> None:
+    figures = [figure2(fake_runs("decanlp") + fake_runs(), tmp_path / "a.png", tmp_path / "a.pdf",
+                       provenance=PROVENANCE),
+               figure2(fake_runs(seeds=(0,)), tmp_path / "b.png", tmp_path / "b.pdf")]
+    runs = [(Cell("glue", "small", architecture, "multi",
+                  main_variant(architecture, aggregator=aggregator), 0),
+             conflict_frame([0.1] * 3, [1, 3, 5]))
+            for architecture in ("canonical", "text-to-text") for aggregator in AGGREGATOR.names]
+    figures.append(figure6(runs, tmp_path / "c.png", tmp_path / "c.pdf", provenance=PROVENANCE))
+    for fig in figures:
+        fig.canvas.draw()
+        assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
+        legend = fig.legends[0].get_window_extent()
+        for ax in fig.axes:
+            assert not legend.overlaps(ax.get_window_extent()), ax.get_title()
+        for text in fig.texts:  # nor over the title lines
+            assert not legend.overlaps(text.get_window_extent())
+
+
+def test_annotation_strings_never_read_minus_zero() -> None:
+    assert [cosine_annotation(v) for v in (-0.04, -0.0, 0.0, 0.04, -0.06, 0.96, -1.0)] == [
+        "0.0", "0.0", "0.0", "0.0", "-0.1", "1.0", "-1.0"]
+    assert cosine_annotation(float("nan")) == ""
+    grid = np.linspace(-1, 1, 20001).reshape(-1, 1)
+    words = cosine_annotations(grid)
+    assert words.shape == grid.shape and "-0.0" not in set(words.ravel())
+    assert all(len(w.split(".")[1]) == 1 for w in words.ravel())  # one decimal
+
+
+def test_cosine_heatmaps_are_legible_at_the_report_width(tmp_path: Path) -> None:
+    """9 DecaNLP tasks: about 1100-1400 px wide at the saved dpi, annotations of 8 pt or more,
+    and no "-0.0" drawn."""
+    from PIL import Image
+
+    tasks = ("sst", "mnli_deca", "iwslt", "cnn_dm", "wikisql", "squad", "srl", "zre", "winograd")
+    rng = np.random.default_rng(0)
+    frames = []
+    for step in (0, 50, 100):
+        g = rng.normal(size=(len(tasks), 32)) * 0.05
+        g[:, 0] += 1.0  # mostly aligned, with some cosines just below zero
+        frames.append(gram_to_frame(step, "encoder", tasks, g @ g.T))
+    out = tmp_path / "cos.png"
+    fig = cosine_heatmaps(Cell("decanlp", "small", "text-to-text", "multi"),
+                          pd.concat(frames, ignore_index=True), out, provenance=PROVENANCE)
+    width, _ = Image.open(out).size
+    assert 1100 <= width <= 1400
+    texts = [t for ax in fig.axes[:3] for t in ax.texts]
+    assert len(texts) == 3 * len(tasks) ** 2
+    assert min(t.get_fontsize() for t in texts) >= 8
+    assert "-0.0" not in {t.get_text() for t in texts}
+    assert figure_text(fig)[1].startswith("DecaNLP, text-to-text multi-task")
+
+
+def test_only_figure2_is_joint_and_the_others_refuse_two_benchmarks(tmp_path: Path) -> None:
+    assert {n for n, spec in FIGURES.items() if spec.joint_benchmarks} == {2}
+    two = fake_runs() + fake_runs("decanlp")
+    for draw in (figure3, figure6):
+        with pytest.raises(ValueError, match="one benchmark per file.*GLUE and DecaNLP"):
+            draw(two, tmp_path / "x.png", tmp_path / "x.pdf")
+    with pytest.raises(ValueError, match="Figure 4 draws one benchmark"):
+        figure4([(c, f, {}) for c, f in two], tmp_path / "x.png", tmp_path / "x.pdf")
+    with pytest.raises(ValueError, match="Figure 5 draws one benchmark"):
+        figure5(two, tmp_path / "x.png", tmp_path / "x.pdf")
+
+
+def test_write_figure_and_cosines_take_the_provenance(tmp_path: Path) -> None:
+    files = []
+    for cell, frame in fake_runs() + fake_runs("decanlp"):
+        files += write_run(tmp_path / "results", cell, {"conflict.parquet": frame})
+    png, pdf = tmp_path / "figure2_glue-decanlp.png", tmp_path / "figure2_glue-decanlp.pdf"
+    write_figure(2, files, png, pdf, provenance=PROVENANCE)
+    assert png.stat().st_size > 10_000 and pdf.read_bytes()[:5] == b"%PDF-"
+    with pytest.raises(ValueError, match="one benchmark per file"):
+        write_figure(3, files, tmp_path / "f3.png", tmp_path / "f3.pdf", provenance=PROVENANCE)
+    write_cosines(files[0], tmp_path / "cos.png", provenance=PROVENANCE)
+    assert (tmp_path / "cos.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,26 +1,32 @@
 """The figures: task conflict over training (Figures 2-4), training loss (Figure 5) and the
 pairwise task-gradient cosines of each multi-task run.
 
-- Figure 2: encoder conflict per architecture;
+- Figure 2: encoder conflict per architecture, laid out as in the paper: normalised C_mg on
+  top, C_dir below, one column per benchmark (GLUE and DecaNLP side by side when both ran);
 - Figure 3: encoder conflict per prompt style (text-to-text);
 - Figure 4: decoder C_dir per output space, and average classification accuracy per space;
 - Figure 5: mean training loss over tasks, pre-trained vs. re-initialised decoder;
 - Figure 6 (beyond the paper): encoder conflict per multi-task aggregator, one row of panels
   per architecture: does a method meant to remove conflict remove the measured conflict?
 
-`FIGURES` says which run files each figure reads and which function draws it. The plotted
-numbers come from tidy frames (`conflict_lines`, `loss_lines`, ...), so tests (and the report)
-can check exactly what is drawn: lines are the mean over seeds, bands the min-max over seeds
-(seaborn's `errorbar=("pi", 100)`; with 2-3 seeds a standard deviation would be mostly
-noise). Legend order, words and colours are the factors' (`factors.py`). Drawn with seaborn
-on the object-oriented API (an Agg canvas per figure): no pyplot global state, no seaborn
-theme.
+`FIGURES` says which run files each figure reads, which function draws it and whether one
+file shows every benchmark (Figure 2) or one (the others). The plotted numbers come from tidy
+frames (`conflict_lines`, `loss_lines`, ...), so tests (and the report) can check exactly what
+is drawn: lines are the mean over seeds with a dot at each measured step (conflict is measured
+at a handful of steps: a dot shows that a spike is one measurement, not a trend), bands the
+min-max over seeds (seaborn's `errorbar=("pi", 100)`; with 2-3 seeds a standard deviation would
+be mostly noise), drawn only where some line has more than one seed. One legend per figure,
+below the panels (never over a curve); its order, words and colours are the factors'
+(`factors.py`). Every title names the benchmark, and the provenance's subtitle says what the
+curves were computed from. Drawn with seaborn on the object-oriented API (an Agg canvas per
+figure): no pyplot global state, no seaborn theme.
 """
 
 from __future__ import annotations
 
+import math
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,9 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from taskconflict.conflict import conflict_curve, conflict_measures, frame_to_grams
 from taskconflict.factors import (
@@ -43,7 +52,8 @@ from taskconflict.factors import (
 )
 from taskconflict.grid import Cell, main_variant
 from taskconflict.io import atomic_path
-from taskconflict.registry import CLASSIFICATION, TASKS
+from taskconflict.provenance import Provenance
+from taskconflict.registry import BENCHMARKS, CLASSIFICATION, TASKS, benchmark_title
 
 MEASURES = {
     "c_mg_normalised": ("Magnitude conflict", r"normalised $C_{\mathrm{mg}}$"),
@@ -53,6 +63,14 @@ BAND = "min–max over seeds"
 SEED_BAND = ("pi", 100)
 """seaborn's errorbar for the band: the 0-100 percentile interval over seeds, min to max."""
 STATS = ["mean", "low", "high", "seeds"]
+MARKER_STEPS = 40
+"""Lines of at most this many steps get a dot per step: conflict's few measurements do; a
+loss logged every few steps of a long run would be a smear of dots."""
+MARKER = {"marker": "o", "markersize": 4.5, "markeredgecolor": "white", "markeredgewidth": 0.6}
+TITLE_PT, SUBTITLE_PT = 12.0, 9.0
+DPI, COSINE_DPI = 150, 100
+"""Saved resolution. The cosine heatmaps are shown at their natural size in the report (about
+1100 px wide): 12.8 in at 100 dpi keeps them near that with 9 pt annotations."""
 
 
 def seed_stats(values: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFrame:
@@ -93,80 +111,206 @@ def conflict_lines(runs: list[tuple[Cell, pd.DataFrame]], series: Callable[[Cell
     return seed_stats(conflict_values(runs, series, keep, part), ["series", "measure", "step"])
 
 
+# --- benchmarks: Figure 2 shows each in a column, the others one per file ---------------------
+
+def benchmarks_of(runs: Sequence[tuple]) -> list[str]:
+    """The benchmarks of the runs' cells, in the registry's order (GLUE before DecaNLP, as the
+    paper's columns)."""
+    order = list(BENCHMARKS)
+    names = {cell.benchmark for cell, *_ in runs}
+    return sorted(names, key=lambda b: (order.index(b) if b in order else len(order), b))
+
+
+def _by_benchmark(runs: Sequence[tuple]) -> dict[str, list[tuple]]:
+    return {b: [run for run in runs if run[0].benchmark == b] for b in benchmarks_of(runs)}
+
+
+def one_benchmark(runs: Sequence[tuple], number: int) -> str:
+    """The benchmark of a figure drawn once per benchmark: runs of two would be averaged into
+    one line of tasks that never trained together, so that is an error."""
+    names = benchmarks_of(runs)
+    if not names:
+        raise ValueError(f"Figure {number}: no runs given")
+    if len(names) > 1:
+        raise ValueError(f"Figure {number} draws one benchmark per file, but its runs hold "
+                         f"{' and '.join(map(benchmark_title, names))}: pass one benchmark's")
+    return names[0]
+
+
+def _titled(names: Iterable[str]) -> str:
+    return " and ".join(map(benchmark_title, names))
+
+
 def _figure2_keep(cell: Cell) -> bool:
     return cell.variant == main_variant(cell.architecture)
 
 
 def figure2_data(runs: list[tuple[Cell, pd.DataFrame]], part: str = "encoder") -> pd.DataFrame:
-    """Figure 2's lines: `conflict_lines` per architecture, over the default-variant runs."""
-    data = conflict_lines(runs, lambda c: c.architecture, _figure2_keep, part)
-    return data.rename(columns={"series": "architecture"})
+    """Figure 2's lines: `conflict_lines` per architecture over the default-variant runs, per
+    benchmark (a column of the figure). Columns benchmark, architecture, measure, step, mean,
+    low, high, seeds."""
+    frames = [conflict_lines(group, lambda c: c.architecture, _figure2_keep, part)
+              .assign(benchmark=benchmark) for benchmark, group in _by_benchmark(runs).items()]
+    if not frames:
+        raise ValueError(f"no conflict measurements of the {part} in the runs given")
+    data = pd.concat(frames, ignore_index=True).rename(columns={"series": "architecture"})
+    return data[["benchmark", *(c for c in data.columns if c != "benchmark")]]
 
 
-def _legend_labels(values: pd.DataFrame, factor: Factor) -> dict[str, str]:
-    """Legend words of each series in `values`, in the factor's order: its label and the seed
-    count, e.g. "default prompts (n=2)"."""
-    seeds = values.groupby(["series", "measure", "step"])["seed"].count().groupby("series").max()
-    return {name: f"{factor.label(name)} (n={seeds[name]})" for name in factor.names
-            if name in seeds.index}
+# --- drawing ------------------------------------------------------------------------------------
+
+def _has_band(values: Iterable[pd.DataFrame]) -> bool:
+    """Whether some line has more than one seed at a step. Only then is a band (and the
+    legend's words for it) drawn: one seed's min-max is the line itself."""
+    return any(int(v.groupby(["series", "measure", "step"])["seed"].count().max()) > 1
+               for v in values)
+
+
+def _has_markers(values: Iterable[pd.DataFrame]) -> bool:
+    return any(v["step"].nunique() <= MARKER_STEPS for v in values)
+
+
+def _legend_labels(values: Iterable[pd.DataFrame], factor: Factor) -> dict[str, str]:
+    """Legend words of each series drawn in any of `values` (one frame per panel), in the
+    factor's order: its label and the seed count, e.g. "default prompts (n=2)" ("n=1–2"
+    where panels differ)."""
+    counts: dict[str, set[int]] = {}
+    for v in values:
+        seeds = v.groupby(["series", "measure", "step"])["seed"].count().groupby("series").max()
+        for name, n in seeds.items():
+            counts.setdefault(name, set()).add(int(n))
+
+    def n(found: set[int]) -> str:
+        return f"n={min(found)}" if len(found) == 1 else f"n={min(found)}–{max(found)}"
+    return {name: f"{factor.label(name)} ({n(counts[name])})" for name in factor.names
+            if name in counts}
 
 
 def _draw_lines(ax: Axes, values: pd.DataFrame, measure: str, factor: Factor,
-                legend: bool) -> None:
+                band: bool) -> None:
     """One line per series (the factor's levels, in its order and colours): the mean over
-    seeds, with the min-max over seeds as a band."""
-    labels = _legend_labels(values, factor)
+    seeds, a dot at each step, and, when `band`, the min-max over seeds as a band."""
     d = values[values["measure"] == measure]
-    d = d.assign(legend=d["series"].map(labels))
-    sns.lineplot(d, x="step", y="value", hue="legend", hue_order=list(labels.values()),
-                 palette={label: factor.color(name) for name, label in labels.items()},
-                 estimator="mean", errorbar=SEED_BAND, err_kws={"alpha": 0.2, "linewidth": 0},
-                 legend=legend, ax=ax)
+    names = [name for name in factor.names if name in set(d["series"])]
+    markers = MARKER if d["step"].nunique() <= MARKER_STEPS else {}
+    sns.lineplot(d, x="step", y="value", hue="series", hue_order=names,
+                 palette={name: factor.color(name) for name in names}, estimator="mean",
+                 errorbar=SEED_BAND if band else None,
+                 err_kws={"alpha": 0.2, "linewidth": 0}, legend=False, ax=ax, **markers)
     if measure == "c_dir":
         ax.axhline(0.0, color="grey", linewidth=0.8, linestyle=":")
     ax.set_xlabel("training step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps: no "2.5"
     ax.grid(alpha=0.3)
 
 
-def _legend(ax: Axes, factor: Factor) -> None:
-    sns.move_legend(ax, "best", title=f"{factor.title}: mean over seeds; band: {BAND}",
-                    fontsize="small", title_fontsize="small")
+def _figure_legend(fig: Figure, labels: dict[str, str], factor: Factor, band: bool,
+                   markers: bool) -> None:
+    """One legend for all panels, below them (outside every axes, so it hides no curve). Its
+    words name the band only when one is drawn."""
+    handles = [Line2D([], [], color=factor.color(name), linewidth=1.5,
+                      **(MARKER if markers else {})) for name in labels]
+    title = f"{factor.title}: line = mean over seeds, band = {BAND}" if band else factor.title
+    fig.legend(handles, list(labels.values()), loc="outside lower center",
+               ncols=min(len(labels), 5), title=title, fontsize="small",
+               title_fontsize="small", frameon=False)
+
+
+def _wrap(fig: Figure, text: str, points: float, width_in: float) -> list[str]:
+    """`text` in lines that fit `width_in` at `points`, measured by the renderer. A line
+    breaks between the " · " parts of a subtitle, else between words; each "\n" starts a
+    new line."""
+    renderer = fig.canvas.get_renderer()
+    font = FontProperties(size=points)
+
+    def fits(line: str) -> bool:
+        width = renderer.get_text_width_height_descent(line, font, ismath=False)[0]
+        return width / fig.dpi <= width_in
+
+    lines = []
+    for paragraph in text.split("\n"):
+        sep = " · " if " · " in paragraph else " "
+        line = ""
+        for part in paragraph.split(sep):
+            candidate = f"{line}{sep}{part}" if line else part
+            if line and not fits(candidate):
+                lines.append(line)
+                line = part
+            else:
+                line = candidate
+        lines.append(line)
+    return lines
+
+
+def _titles(fig: Figure, title: str, provenance: Provenance | None) -> None:
+    """The title and, on a smaller line under it, the provenance's subtitle (what the numbers
+    were computed from), in a strip at the top that the constrained layout leaves free (a
+    suptitle has one size)."""
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    lines = [(line, TITLE_PT, "black") for line in _wrap(fig, title, TITLE_PT, width - 0.3)]
+    if provenance is not None:
+        lines += [(line, SUBTITLE_PT, "dimgray")
+                  for line in _wrap(fig, provenance.subtitle(), SUBTITLE_PT, width - 0.3)]
+    top = 0.08  # inches from the top edge
+    for text, points, color in lines:
+        fig.text(0.5, 1 - top / height, text, ha="center", va="top", fontsize=points,
+                 color=color)
+        top += points * 1.3 / 72
+    fig.get_layout_engine().set(rect=(0, 0, 1, 1 - (top + 0.04) / height))
 
 
 def _save(fig: Figure, out_png: Path, out_pdf: Path) -> None:
     for path, fmt, metadata in ((out_png, "png", {"Software": None}),
                                 (out_pdf, "pdf", {"CreationDate": None})):
         with atomic_path(Path(path)) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata)
+            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata)
 
 
-def _benchmarks(runs: Sequence[tuple]) -> str:
-    return ", ".join(sorted({cell.benchmark.upper() for cell, *_ in runs if cell.multi_task}))
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
-def figure2(
-    runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path, part: str = "encoder"
-) -> Figure:
-    """Draw Figure 2 (one panel per measure, one line per architecture) and save PNG and PDF.
-    Returns the figure so callers can inspect it."""
-    values = conflict_values(runs, lambda c: c.architecture, _figure2_keep, part)
-    title = (f"Figure 2: task conflict in the {part} during multi-task training "
-             f"({_benchmarks(runs)})")
-    return _conflict_figure(values, ARCHITECTURE, title, out_png, out_pdf)
+def figure2(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path,
+            part: str = "encoder", provenance: Provenance | None = None) -> Figure:
+    """Draw Figure 2 in the paper's layout and save PNG and PDF: normalised C_mg (top row)
+    and C_dir (bottom row) over training, one line per architecture, one column per benchmark
+    of the runs (GLUE and DecaNLP side by side when both ran). Returns the figure so callers
+    can inspect it."""
+    columns = {benchmark: conflict_values(group, lambda c: c.architecture, _figure2_keep, part)
+               for benchmark, group in _by_benchmark(runs).items()}
+    if not columns:
+        raise ValueError("Figure 2: no runs given")
+    band = _has_band(columns.values())
+    fig = _new_figure(max(7.2, 5.6 * len(columns) + 0.6), 8.0)
+    axes = fig.subplots(len(MEASURES), len(columns), squeeze=False)
+    for col, (benchmark, values) in enumerate(columns.items()):
+        for row, (measure, (panel, ylabel)) in enumerate(MEASURES.items()):
+            ax = axes[row, col]
+            _draw_lines(ax, values, measure, ARCHITECTURE, band)
+            ax.set_title(f"{benchmark_title(benchmark)}: {panel}")
+            ax.set_ylabel(ylabel)
+    _figure_legend(fig, _legend_labels(columns.values(), ARCHITECTURE), ARCHITECTURE, band,
+                   _has_markers(columns.values()))
+    _titles(fig, f"Figure 2 ({_titled(columns)}): task conflict in the {part} during "
+            f"multi-task training", provenance)
+    _save(fig, out_png, out_pdf)
+    return fig
 
 
 def _conflict_figure(values: pd.DataFrame, factor: Factor, title: str, out_png: Path,
-                     out_pdf: Path) -> Figure:
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    FigureCanvasAgg(fig)
+                     out_pdf: Path, provenance: Provenance | None) -> Figure:
+    """Both measures side by side, one line per level of `factor`."""
+    band = _has_band([values])
+    fig = _new_figure(11, 4.9)
     axes = fig.subplots(1, len(MEASURES))
-    for i, (ax, (measure, (panel, ylabel))) in enumerate(zip(axes, MEASURES.items(),
-                                                              strict=True)):
-        _draw_lines(ax, values, measure, factor, legend=i == 0)
+    for ax, (measure, (panel, ylabel)) in zip(axes, MEASURES.items(), strict=True):
+        _draw_lines(ax, values, measure, factor, band)
         ax.set_title(panel)
         ax.set_ylabel(ylabel)
-    _legend(axes[0], factor)
-    fig.suptitle(title)
+    _figure_legend(fig, _legend_labels([values], factor), factor, band, _has_markers([values]))
+    _titles(fig, title, provenance)
     _save(fig, out_png, out_pdf)
     return fig
 
@@ -176,11 +320,14 @@ def _figure3_keep(cell: Cell) -> bool:
         cell.architecture, prompts=cell.prompts)
 
 
-def figure3(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path) -> Figure:
+def figure3(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path,
+            provenance: Provenance | None = None) -> Figure:
     """Figure 3: encoder conflict of text-to-text multi-task training per prompt style."""
+    benchmark = one_benchmark(runs, 3)
     values = conflict_values(runs, lambda c: c.prompts, _figure3_keep)
-    return _conflict_figure(values, PROMPTS, "Figure 3: task conflict in the encoder per "
-                            "prompt style (text-to-text multi-task)", out_png, out_pdf)
+    return _conflict_figure(values, PROMPTS, f"Figure 3 ({benchmark_title(benchmark)}): task "
+                            "conflict in the encoder per prompt style (text-to-text multi-task)",
+                            out_png, out_pdf, provenance)
 
 
 def classification_accuracy(metrics: dict) -> float:
@@ -197,24 +344,25 @@ def _figure4_keep(cell: Cell) -> bool:
         cell.architecture, output_space=cell.output_space)
 
 
-def figure4(runs: list[tuple[Cell, pd.DataFrame, dict]], out_png: Path, out_pdf: Path
+def figure4(runs: list[tuple[Cell, pd.DataFrame, dict]], out_png: Path, out_pdf: Path,
+            provenance: Provenance | None = None
             ) -> tuple[Figure, pd.DataFrame, pd.DataFrame]:
     """Figure 4: decoder C_dir over training per output space, and average classification
     accuracy per output space (mean over seeds, with each seed's value as a dot). Returns the
     figure, its lines (`conflict_lines`) and its bars (series, seed, accuracy)."""
+    benchmark = one_benchmark(runs, 4)
     conflict = [(c, f) for c, f, _ in runs]
     values = conflict_values(conflict, lambda c: c.output_space, _figure4_keep, "decoder")
     lines = seed_stats(values, ["series", "measure", "step"])
     bars = pd.DataFrame([{"series": c.output_space, "seed": c.seed,
                           "accuracy": classification_accuracy(m)}
                          for c, _, m in runs if c.multi_task and _figure4_keep(c)])
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    FigureCanvasAgg(fig)
+    band = _has_band([values])
+    fig = _new_figure(11, 5.1)
     left, right = fig.subplots(1, 2, width_ratios=(2, 1))
-    _draw_lines(left, values, "c_dir", OUTPUT_SPACE, legend=True)
+    _draw_lines(left, values, "c_dir", OUTPUT_SPACE, band)
     left.set_title("Directional conflict in the decoder")
     left.set_ylabel(MEASURES["c_dir"][1])
-    _legend(left, OUTPUT_SPACE)
     order = [s for s in OUTPUT_SPACE.names if s in set(bars["series"])]
     labels = {s: textwrap.fill(OUTPUT_SPACE.label(s), 12) for s in order}  # two lines each
     ticks = list(labels.values())
@@ -225,10 +373,15 @@ def figure4(runs: list[tuple[Cell, pd.DataFrame, dict]], out_png: Path, out_pdf:
     sns.stripplot(bars_drawn, x="space", y="accuracy", order=ticks, color="black", size=3.5,
                   jitter=False, zorder=3, ax=right)
     right.set_xlabel(OUTPUT_SPACE.title)
-    right.set_title("Average classification accuracy")
     right.set_ylabel("test accuracy ×100 (mean over tasks)")
     right.grid(alpha=0.3, axis="y")
-    fig.suptitle("Figure 4: output spaces (text-to-text multi-task)")
+    _figure_legend(fig, _legend_labels([values], OUTPUT_SPACE), OUTPUT_SPACE, band,
+                   _has_markers([values]))
+    several = bool((bars.groupby("series")["seed"].count() > 1).any())
+    right.set_title("Average classification accuracy" + (
+        "\n(bar: mean over seeds, dot: each seed)" if several else ""))
+    _titles(fig, f"Figure 4 ({benchmark_title(benchmark)}): output spaces (text-to-text "
+            "multi-task)", provenance)
     _save(fig, out_png, out_pdf)
     return fig, lines, bars
 
@@ -256,23 +409,25 @@ def loss_lines(runs: list[tuple[Cell, pd.DataFrame]]) -> pd.DataFrame:
     return seed_stats(loss_values(runs), ["architecture", "series", "step"], "loss")
 
 
-def figure5(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path) -> Figure:
+def figure5(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path,
+            provenance: Provenance | None = None) -> Figure:
     """Figure 5: average training loss over steps, pre-trained vs. re-initialised decoder,
     one panel per architecture."""
+    benchmark = one_benchmark(runs, 5)
     values = loss_values(runs).rename(columns={"loss": "value"}).assign(measure="loss")
     architectures = [a for a in ARCHITECTURE.names if a in set(values["architecture"])]
-    fig = Figure(figsize=(5.5 * len(architectures), 4.2), layout="constrained")
-    FigureCanvasAgg(fig)
+    panels = [values[values["architecture"] == a] for a in architectures]
+    band = _has_band(panels)
+    fig = _new_figure(max(5.5 * len(architectures), 7.0), 5.0)
     axes = np.atleast_1d(fig.subplots(1, len(architectures)))
-    for ax, architecture in zip(axes, architectures, strict=True):
-        _draw_lines(ax, values[values["architecture"] == architecture], "loss", DECODER,
-                    legend=True)
+    for ax, architecture, panel in zip(axes, architectures, panels, strict=True):
+        _draw_lines(ax, panel, "loss", DECODER, band)
         ax.set_title(ARCHITECTURE.label(architecture))
         ax.set_ylabel("training loss (mean over tasks)")
         ax.set_yscale("log")
-        _legend(ax, DECODER)
-    fig.suptitle(f"Figure 5: training loss, pre-trained vs. re-initialised decoder "
-                 f"({_benchmarks(runs)})")
+    _figure_legend(fig, _legend_labels(panels, DECODER), DECODER, band, _has_markers(panels))
+    _titles(fig, f"Figure 5 ({benchmark_title(benchmark)}): training loss, pre-trained vs. "
+            "re-initialised decoder", provenance)
     _save(fig, out_png, out_pdf)
     return fig
 
@@ -281,29 +436,32 @@ def _figure6_keep(cell: Cell) -> bool:
     return cell.variant == main_variant(cell.architecture, aggregator=cell.aggregator)
 
 
-def figure6(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path) -> Figure:
+def figure6(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path,
+            provenance: Provenance | None = None) -> Figure:
     """Figure 6: encoder conflict over training per aggregator (one line each), one row of
     panels per architecture that ran."""
+    benchmark = one_benchmark(runs, 6)
     architectures = [a for a in ARCHITECTURE.names
                      if any(c.architecture == a and c.multi_task and _figure6_keep(c)
                             for c, _ in runs)]
     if not architectures:
         raise ValueError("no multi-task runs of Figure 6's variants in the runs given")
-    fig = Figure(figsize=(11, 3.8 * len(architectures)), layout="constrained")
-    FigureCanvasAgg(fig)
+    rows = [conflict_values(runs, lambda c: c.aggregator,
+                            lambda c, a=architecture: c.architecture == a and _figure6_keep(c))
+            for architecture in architectures]
+    band = _has_band(rows)
+    labels = _legend_labels(rows, AGGREGATOR)
+    legend_rows = math.ceil(len(labels) / 5)
+    fig = _new_figure(11, 3.8 * len(architectures) + 1.3 + 0.2 * legend_rows)
     axes = np.atleast_2d(fig.subplots(len(architectures), len(MEASURES)))
-    for row, architecture in zip(axes, architectures, strict=True):
-        values = conflict_values(runs, lambda c: c.aggregator,
-                                 lambda c, a=architecture: c.architecture == a
-                                 and _figure6_keep(c))
-        for i, (ax, (measure, (panel, ylabel))) in enumerate(zip(row, MEASURES.items(),
-                                                                  strict=True)):
-            _draw_lines(ax, values, measure, AGGREGATOR, legend=i == 0)
+    for row, architecture, values in zip(axes, architectures, rows, strict=True):
+        for ax, (measure, (panel, ylabel)) in zip(row, MEASURES.items(), strict=True):
+            _draw_lines(ax, values, measure, AGGREGATOR, band)
             ax.set_title(f"{panel}: {architecture}")
             ax.set_ylabel(ylabel)
-        _legend(row[0], AGGREGATOR)
-    fig.suptitle(f"Figure 6: task conflict in the encoder per multi-task aggregator "
-                 f"({_benchmarks(runs)})")
+    _figure_legend(fig, labels, AGGREGATOR, band, _has_markers(rows))
+    _titles(fig, f"Figure 6 ({benchmark_title(benchmark)}): task conflict in the encoder per "
+            "multi-task aggregator", provenance)
     _save(fig, out_png, out_pdf)
     return fig
 
@@ -311,20 +469,31 @@ def figure6(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path)
 @dataclass(frozen=True)
 class FigureSpec:
     number: int
+    shows: str
+    """What it shows, in a few words (the report's label)."""
     experiment: str
     """The config experiment whose multi-task runs it draws."""
     files: tuple[str, ...]
     """The files of each multi-task run it reads, in the order `draw` takes them: its runs
     are `(cell, <file 1>, <file 2>, ...)` tuples."""
-    draw: Callable[[list[tuple], Path, Path], object]
+    draw: Callable[..., object]
+    """`draw(runs, png, pdf, provenance=None)`: saves the PNG and PDF."""
+    joint_benchmarks: bool = False
+    """One file for every benchmark's runs, a column each (Figure 2, as in the paper), rather
+    than one file per benchmark (whose `draw` refuses runs of several)."""
 
 
 FIGURES: dict[int, FigureSpec] = {spec.number: spec for spec in (
-    FigureSpec(2, "table1", ("conflict.parquet",), figure2),
-    FigureSpec(3, "table2", ("conflict.parquet",), figure3),
-    FigureSpec(4, "figure4", ("conflict.parquet", "metrics.json"), figure4),
-    FigureSpec(5, "table3", ("train_log.parquet",), figure5),
-    FigureSpec(6, "table5", ("conflict.parquet",), figure6),
+    FigureSpec(2, "encoder conflict per architecture", "table1", ("conflict.parquet",),
+               figure2, joint_benchmarks=True),
+    FigureSpec(3, "encoder conflict per prompt style", "table2", ("conflict.parquet",),
+               figure3),
+    FigureSpec(4, "decoder conflict and accuracy per output space", "figure4",
+               ("conflict.parquet", "metrics.json"), figure4),
+    FigureSpec(5, "training loss, pre-trained vs. re-initialised decoder", "table3",
+               ("train_log.parquet",), figure5),
+    FigureSpec(6, "encoder conflict per aggregator (beyond the paper)", "table5",
+               ("conflict.parquet",), figure6),
 )}
 
 
@@ -339,23 +508,44 @@ def cosine_snapshots(frame: pd.DataFrame, part: str = "encoder"
     return [(step, grams[step][0], conflict_measures(grams[step][1]).cosine) for step in picked]
 
 
-def cosine_heatmaps(cell: Cell, frame: pd.DataFrame, out_png: Path) -> Figure:
-    """Which tasks conflict: the cosine matrix at the start, middle and end of training."""
+def cosine_annotation(value: float) -> str:
+    """A heatmap cell's words: one decimal, "0.0" for anything that rounds to zero ("-0.0"
+    reads as a conflict where there is none), nothing for a missing value."""
+    if not np.isfinite(value):
+        return ""
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def cosine_annotations(cosine: np.ndarray) -> np.ndarray:
+    """`cosine_annotation` of every entry, in the matrix's shape (seaborn's `annot`)."""
+    values = np.asarray(cosine, dtype=float)
+    return np.array([cosine_annotation(v) for v in values.ravel()],
+                    dtype=object).reshape(values.shape)
+
+
+def cosine_heatmaps(cell: Cell, frame: pd.DataFrame, out_png: Path,
+                    provenance: Provenance | None = None) -> Figure:
+    """Which tasks conflict: the cosine matrix at the start, middle and end of training,
+    sized to be read at the report's width (about 1280 px, 9 pt annotations)."""
     snapshots = cosine_snapshots(frame)
-    fig = Figure(figsize=(4.2 * len(snapshots) + 0.8, 4.0), layout="constrained")
-    FigureCanvasAgg(fig)
+    size = max(len(tasks) for _, tasks, _ in snapshots)
+    annotation_pt = 9 if size <= 10 else 7
+    fig = _new_figure(12.8, 5.0)
+    fig.get_layout_engine().set(wspace=0.06)
     axes = np.atleast_1d(fig.subplots(1, len(snapshots)))
-    for ax, (step, tasks, cosine) in zip(axes, snapshots, strict=True):
+    for i, (ax, (step, tasks, cosine)) in enumerate(zip(axes, snapshots, strict=True)):
         names = [TASKS[t].display for t in tasks]
         sns.heatmap(cosine, vmin=-1, vmax=1, cmap="RdBu", square=True, cbar=False,
-                    annot=True, fmt=".1f", annot_kws={"fontsize": 6},
-                    xticklabels=names, yticklabels=names, ax=ax)
-        ax.tick_params(axis="x", labelrotation=90, labelsize="small")
-        ax.tick_params(axis="y", labelrotation=0, labelsize="small")
-        ax.set_title(f"step {step}")
+                    annot=cosine_annotations(cosine), fmt="",
+                    annot_kws={"fontsize": annotation_pt},
+                    xticklabels=names, yticklabels=names if i == 0 else False, ax=ax)
+        ax.tick_params(axis="x", labelrotation=90, labelsize=9)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=9)
+        ax.set_title(f"step {step}", fontsize=11)
     fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.8,
                  label="cosine of task gradients (encoder)")
-    fig.suptitle(f"Task-gradient cosines: {cell.id}", fontsize="medium")
+    _titles(fig, f"Task-gradient cosines in the encoder\n{cell.title}", provenance)
     with atomic_path(Path(out_png)) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
+        fig.savefig(tmp, format="png", dpi=COSINE_DPI, metadata={"Software": None})
     return fig

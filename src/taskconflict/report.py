@@ -4,16 +4,30 @@ comparison with the paper."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from taskconflict import html as pages
 from taskconflict.figures import FIGURES, cosine_heatmaps
+from taskconflict.floors import column_floors
 from taskconflict.grid import Cell
 from taskconflict.io import atomic_path
-from taskconflict.tables import AVG, TABLES, build_table, column_display, write_table
+from taskconflict.provenance import Provenance
+from taskconflict.registry import benchmark_title
+from taskconflict.tables import (
+    AVG,
+    FLOOR_MARK,
+    MINUS,
+    TABLES,
+    banner,
+    build_table,
+    column_display,
+    write_table,
+)
 
 
 def read_metrics(path: str | Path) -> tuple[Cell, dict]:
@@ -36,13 +50,20 @@ RUN_FILES: dict[str, Callable[[Path], object]] = {
 
 def write_table_files(number: int, benchmark: str, model: str,
                       metrics_files: Sequence[str | Path], stem: str | Path,
-                      context: str = "") -> None:
-    """Table `number` of `benchmark` as CSV, Markdown, LaTeX and HTML (for the report)."""
+                      provenance: Provenance | None = None,
+                      test_files: Sequence[str | Path] = ()) -> None:
+    """Table `number` of `benchmark` as CSV, Markdown, LaTeX and HTML (for the report), its
+    floors read from the benchmark's `test_files` (data/<benchmark>/<task>/<split>.parquet;
+    none: accuracy floors unknown) and its captions told by `provenance` (narrowed to the
+    table's benchmark)."""
     if number not in TABLES:
         raise ValueError(f"no Table {number}; tables: {', '.join(map(str, TABLES))}")
     spec = TABLES[number]
-    write_table(build_table(spec, _metrics(metrics_files), benchmark, model), Path(stem), spec,
-                context)
+    if provenance is not None and benchmark in provenance.benchmarks:
+        provenance = provenance.for_benchmarks((benchmark,))
+    frame = build_table(spec, _metrics(metrics_files), benchmark, model,
+                        floors=column_floors(test_files))
+    write_table(frame, Path(stem), spec, provenance)
 
 
 def figure_runs(number: int, run_files: Sequence[str | Path]) -> list[tuple]:
@@ -69,59 +90,95 @@ def figure_runs(number: int, run_files: Sequence[str | Path]) -> list[tuple]:
 
 
 def write_figure(number: int, run_files: Sequence[str | Path], png: str | Path,
-                 pdf: str | Path) -> None:
-    """Figure `number` (`figures.FIGURES`) as PNG and PDF, from its runs' files."""
-    FIGURES[number].draw(figure_runs(number, run_files), Path(png), Path(pdf))
+                 pdf: str | Path, provenance: Provenance | None = None) -> None:
+    """Figure `number` (`figures.FIGURES`) as PNG and PDF, from its runs' files, with the
+    provenance's subtitle under its title (what its curves were computed from)."""
+    FIGURES[number].draw(figure_runs(number, run_files), Path(png), Path(pdf),
+                         provenance=provenance)
 
 
-def write_cosines(conflict_file: str | Path, png: str | Path) -> None:
-    cosine_heatmaps(Cell.from_run_file(conflict_file), pd.read_parquet(conflict_file), Path(png))
+def write_cosines(conflict_file: str | Path, png: str | Path,
+                  provenance: Provenance | None = None) -> None:
+    """The cosine heatmaps of one run (its conflict.parquet), with the provenance subtitle."""
+    cosine_heatmaps(Cell.from_run_file(conflict_file), pd.read_parquet(conflict_file), Path(png),
+                    provenance=provenance)
+
+
+COMPARISON_COLUMNS = ["table", "row", "task", "ours", "paper", "difference", "at_floor"]
 
 
 def comparison(table_csvs: Sequence[str | Path]) -> pd.DataFrame:
     """Every cell of every table that the paper also reports: ours, the paper's, and the
-    difference (ours - paper), in points."""
+    difference (ours - paper), in points; at_floor from the table (False where it has none)."""
     frames = []
     for path in table_csvs:
         frame = pd.read_csv(path)
-        table = Path(path).stem  # e.g. table1_glue
-        frames.append(frame.assign(table=table))
+        if "at_floor" not in frame:
+            frame = frame.assign(at_floor=False)
+        frames.append(frame.assign(table=Path(path).stem))  # e.g. table1_glue
     if not frames:
-        return pd.DataFrame(columns=["table", "row", "task", "ours", "paper", "difference"])
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
     frame = pd.concat(frames, ignore_index=True)
     frame = frame[np.isfinite(frame["paper"])]
     out = frame.rename(columns={"mean": "ours"})[["table", "row", "task", "ours", "paper"]]
-    return out.assign(difference=out["ours"] - out["paper"]).reset_index(drop=True)
+    out = out.assign(difference=out["ours"] - out["paper"],
+                     at_floor=frame["at_floor"].astype(bool))
+    return out.reset_index(drop=True)
+
+
+def table_heading(stem: str) -> str:
+    """"Table 1 — GLUE: <its title>" for table1_glue (the stem itself if it names none)."""
+    match = re.fullmatch(r"table(\d+)_(\w+)", stem)
+    if not match:
+        return stem
+    number, benchmark = match.groups()
+    heading = f"Table {number} — {benchmark_title(benchmark)}"
+    spec = TABLES.get(int(number))
+    return f"{heading}: {spec.title}" if spec else heading
+
+
+def _shown(x: float, fmt: str) -> str:
+    return "–" if not np.isfinite(x) else format(x, fmt).replace("-", MINUS)
 
 
 def write_comparison(table_csvs: Sequence[str | Path], out_md: str | Path,
-                     context: str = "", out_html: str | Path | None = None) -> None:
+                     provenance: Provenance | None = None,
+                     out_html: str | Path | None = None) -> None:
     """Per table, our numbers and the paper's side by side: a Markdown page and, for the
-    report (which shows HTML and only offers Markdown as a download), the same as HTML."""
+    report (which shows HTML in an iframe and only offers Markdown as a download), the same
+    as a standalone styled page. On a non-comparable run a banner at the top says the
+    paper's numbers are for layout only."""
     frame = comparison(table_csvs)
+    paper = provenance.paper_label() if provenance is not None else "paper"
+    columns = ["row", "task", "ours", paper, "difference (points)"]
+    title = "This run vs. the paper"
     intro = ("Scores ×100; difference = ours − paper, in points. Averages are recomputed from "
-             "the cells on both sides.")
-    lines = ["# This run vs. the paper", ""]
-    if context:
-        lines += [context, ""]
+             f"the cells on both sides. {FLOOR_MARK} = our score is at its floor (within a few "
+             "points of a trivial predictor's score on the test split; see the table's legend).")
+    warning = banner(provenance)
+    lines = [f"# {title}", ""]
+    body = [f"<h2>{pages.esc(title)}</h2>"]
+    if warning:
+        lines += [f"> **{warning}**", ""]
+        body.append(f"<p class=\"banner\">{pages.esc(warning)}</p>")
+    if provenance is not None:
+        lines += [provenance.sentence(), ""]
+        body.append(f"<p class=\"provenance\">{pages.esc(provenance.sentence())}</p>")
     lines += [intro, ""]
-    html = ["<h3>This run vs. the paper</h3>", *([f"<p>{context}</p>"] if context else []),
-            f"<p>{intro}</p>"]
+    body.append(f"<p class=\"muted\">{pages.esc(intro)}</p>")
     for table, rows in frame.groupby("table", sort=False):
-        lines += [f"## {table}", "", "| row | task | ours | paper | difference |",
-                  "|---|---|---:|---:|---:|"]
-        shown = [(line.row, "Avg" if line.task == AVG else column_display(line.task),
-                  "–" if not np.isfinite(line.ours) else f"{line.ours:.1f}",
-                  f"{line.paper:.2f}",
-                  "–" if not np.isfinite(line.difference) else f"{line.difference:+.1f}")
+        heading = table_heading(str(table))
+        shown = [[line.row, "Avg" if line.task == AVG else column_display(line.task),
+                  _shown(line.ours, ".1f") + (f" {FLOOR_MARK}" if line.at_floor else ""),
+                  _shown(line.paper, ".2f"), _shown(line.difference, "+.1f")]
                  for line in rows.itertuples()]
+        lines += [f"## {heading}", "", "| " + " | ".join(columns) + " |",
+                  "|---|---|---:|---:|---:|"]
         lines += [f"| {' | '.join(cells)} |" for cells in shown]
         lines.append("")
-        html += [f"<h4>{table}</h4>", pd.DataFrame(
-            shown, columns=["row", "task", "ours", "paper", "difference"]).to_html(
-                index=False, border=0)]
+        body += [f"<h3>{pages.esc(heading)}</h3>", pages.table(columns, shown, numeric=(2, 3, 4))]
     with atomic_path(Path(out_md)) as tmp:
         tmp.write_text("\n".join(lines), encoding="utf-8")
     if out_html is not None:
         with atomic_path(Path(out_html)) as tmp:
-            tmp.write_text("\n".join(html) + "\n", encoding="utf-8")
+            tmp.write_text(pages.page(title, "\n".join(body)), encoding="utf-8")
