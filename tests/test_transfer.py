@@ -218,6 +218,30 @@ def test_floor_and_missing_baseline_are_skipped_and_counted() -> None:
     assert len(skipped) == 2
 
 
+def test_a_baseline_at_its_metrics_floor_is_skipped_as_the_tables_flag_it() -> None:
+    """CoLA's MCC floor is 0 and SST-2's majority class is 70%: baselines of 3.0 MCC and 72%
+    accuracy are within FLOOR_MARGIN (5 points) of them, so they learnt nothing to transfer
+    from; RTE's 50% is clear of its 40% majority."""
+    singles = single_runs("canonical", main_variant("canonical"), (2.0, 4.0), tasks=("cola",))
+    singles += single_runs("canonical", main_variant("canonical"), (70.0, 74.0),
+                           tasks=("sst2",))
+    singles += single_runs("canonical", main_variant("canonical"), tasks=("rte",))
+    frame = gram_to_frame(0, "encoder", TASK_NAMES, np.eye(4) + 0.5)
+    cell = multi_cell("canonical", 0)
+    run = (cell, frame, metrics(cell, dict.fromkeys(TASK_NAMES, 60.0)))
+    floors = {"cola": 0.0, "sst2": 70.0, "mrpc": 68.0, "rte": 40.0}
+    points, skipped = transfer_points([run], singles, floors=floors)
+    assert points["task"].tolist() == ["rte"]
+    assert points["transfer_pct"].tolist() == pytest.approx([20.0])  # (60 - 50) / 50
+    reasons = dict(zip(skipped["task"], skipped["reason"], strict=True))
+    assert reasons == {"cola": "baseline at its metric's floor",
+                       "sst2": "baseline at its metric's floor",
+                       "mrpc": "no single-task baseline"}
+    # without the data's floors, accuracy's floor is unknown: SST-2 counts again
+    points, _ = transfer_points([run], singles)
+    assert points["task"].tolist() == ["rte", "sst2"]
+
+
 def test_duplicate_runs_are_refused() -> None:
     frame = gram_to_frame(0, "encoder", TASK_NAMES, np.eye(4))
     cell = multi_cell("canonical", 0)

@@ -87,22 +87,30 @@ def _cache(a: argparse.Namespace) -> None:
         raise SystemExit(str(error)) from None
 
 
+def _provenance(text: str | None):
+    """The stage's `--provenance` JSON (what was run, for titles and captions), or None."""
+    from taskconflict.provenance import Provenance
+
+    return Provenance.from_json(text) if text else None
+
+
 def _table(a: argparse.Namespace) -> None:
     from taskconflict.report import write_table_files
 
-    write_table_files(a.number, a.benchmark, a.model, a.metrics, a.out, a.context)
+    write_table_files(a.number, a.benchmark, a.model, a.metrics, a.out,
+                      _provenance(a.provenance), a.tests)
 
 
 def _figure(a: argparse.Namespace) -> None:
     from taskconflict.report import write_figure
 
-    write_figure(a.number, a.runs, a.png, a.pdf)
+    write_figure(a.number, a.runs, a.png, a.pdf, _provenance(a.provenance))
 
 
 def _cosines(a: argparse.Namespace) -> None:
     from taskconflict.report import write_cosines
 
-    write_cosines(a.conflict, a.png)
+    write_cosines(a.conflict, a.png, _provenance(a.provenance))
 
 
 def _transfer(a: argparse.Namespace) -> None:
@@ -111,19 +119,20 @@ def _transfer(a: argparse.Namespace) -> None:
     stem = a.out
     write_transfer_analysis(a.multi, a.single, f"{stem}.csv", f"{stem}.md", f"{stem}.png",
                             f"{stem}.pdf", n_boot=a.n_boot, seed=a.seed,
-                            out_corr_csv=f"{stem}_correlations.csv", out_html=f"{stem}.html")
+                            out_corr_csv=f"{stem}_correlations.csv", out_html=f"{stem}.html",
+                            provenance=_provenance(a.provenance), test_files=a.tests)
 
 
 def _noise(a: argparse.Namespace) -> None:
     from taskconflict.noise import write_noise_table
 
-    write_noise_table(a.conflict, f"{a.out}.csv", f"{a.out}.html")
+    write_noise_table(a.conflict, f"{a.out}.csv", f"{a.out}.html", _provenance(a.provenance))
 
 
 def _comparison(a: argparse.Namespace) -> None:
     from taskconflict.report import write_comparison
 
-    write_comparison(a.tables, a.out, a.context, a.html)
+    write_comparison(a.tables, a.out, _provenance(a.provenance), a.html)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -184,45 +193,55 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, nargs="+", help="task=rendered split folder")
     p.add_argument("--out", required=True, help="the cell's run folder")
 
-    p = stage("table", _table, "one of Tables 1-4 (one benchmark) as CSV, Markdown, LaTeX, HTML")
+    p = stage("table", _table, "one of Tables 1-5 (one benchmark) as CSV, Markdown, LaTeX, HTML")
     p.add_argument("--number", required=True, type=int, help="tables.TABLES")
     p.add_argument("--benchmark", required=True)
     p.add_argument("--model", default="small", help="the config's model key of the cells")
-    p.add_argument("--context", default="", help="what was run, for the caption")
     p.add_argument("--metrics", required=True, nargs="+", help="the cells' metrics.json")
+    p.add_argument("--tests", nargs="*", default=[],
+                   help="the benchmark's test splits (data/<benchmark>/<task>/<split>.parquet): "
+                   "their labels give each metric's floor")
     p.add_argument("--out", required=True, help="output path without extension")
+    p.add_argument("--provenance", help="what was run (provenance.Provenance as JSON)")
 
-    p = stage("figure", _figure, "one of Figures 2-5 (one benchmark) as PNG and PDF")
+    p = stage("figure", _figure, "one of Figures 2-6 as PNG and PDF")
     p.add_argument("--number", required=True, type=int, help="figures.FIGURES")
     p.add_argument("--runs", required=True, nargs="+",
                    help="the multi-task cells' run files the figure draws (conflict.parquet, "
                    "metrics.json, train_log.parquet: figures.FIGURES)")
     p.add_argument("--png", required=True)
     p.add_argument("--pdf", required=True)
+    p.add_argument("--provenance", help="what was run (provenance.Provenance as JSON)")
 
     p = stage("cosines", _cosines, "task-gradient cosine heatmaps of one multi-task cell")
     p.add_argument("--conflict", required=True, help="the cell's conflict.parquet")
     p.add_argument("--png", required=True)
+    p.add_argument("--provenance", help="what was run (provenance.Provenance as JSON)")
 
     p = stage("transfer", _transfer, "does conflict predict transfer? (every multi-task cell)")
     p.add_argument("--multi", required=True, nargs="+",
                    help="metrics.json of the multi-task cells (conflict.parquet beside each)")
     p.add_argument("--single", required=True, nargs="+",
                    help="metrics.json of the single-task cells (the baselines)")
+    p.add_argument("--tests", nargs="*", default=[],
+                   help="the test splits (data/<benchmark>/<task>/<split>.parquet): their "
+                   "labels give each metric's floor")
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of cells")
     p.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")
     p.add_argument("--out", required=True, help="output path without extension")
+    p.add_argument("--provenance", help="what was run (provenance.Provenance as JSON)")
 
     p = stage("noise", _noise, "gradient-noise scale per task of each multi-task cell")
     p.add_argument("--conflict", required=True, nargs="+",
                    help="the cells' conflict.parquet (probe_norms.parquet beside each)")
     p.add_argument("--out", required=True, help="output path without extension")
+    p.add_argument("--provenance", help="what was run (provenance.Provenance as JSON)")
 
     p = stage("comparison", _comparison, "our tables beside the paper's, with differences")
     p.add_argument("--tables", required=True, nargs="*", help="the tables' CSV files")
-    p.add_argument("--context", default="")
     p.add_argument("--out", required=True, help="Markdown file")
     p.add_argument("--html", help="the same as an HTML page, for the report")
+    p.add_argument("--provenance", help="what was run (provenance.Provenance as JSON)")
     return parser
 
 

@@ -32,13 +32,17 @@ estimate is not positive B_simple is NaN and `nonpositive_grad_sq_norm` is True.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from html import escape
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from taskconflict.grid import Cell
+from taskconflict.html import page
 from taskconflict.io import atomic_path
+from taskconflict.provenance import Provenance
+from taskconflict.registry import TASKS
 
 NORM_COLUMNS = {"step": "int64", "part": "string", "task": "string", "micro_batch": "int64",
                 "examples": "int64", "sq_norm": "float64"}
@@ -158,10 +162,12 @@ def pooled_noise_scale(scales: pd.DataFrame, by: Sequence[str] = ("part", "task"
 
 
 def write_noise_table(conflict_files: Sequence[str | Path], out_csv: str | Path,
-                      out_html: str | Path) -> pd.DataFrame:
+                      out_html: str | Path, provenance: Provenance | None = None
+                      ) -> pd.DataFrame:
     """Per multi-task cell, part and task: the gradient-noise scale B_simple and its parts,
     pooled over the measured steps, from each run folder's conflict.parquet and the
-    probe_norms.parquet beside it; as CSV and as an HTML table for the report."""
+    probe_norms.parquet beside it; as CSV and as an HTML page for the report (cells named in
+    words, what was run above the table)."""
     frames = []
     for path in conflict_files:
         folder = Path(path).parent
@@ -173,12 +179,19 @@ def write_noise_table(conflict_files: Sequence[str | Path], out_csv: str | Path,
              else pd.DataFrame(columns=columns))
     with atomic_path(Path(out_csv)) as tmp:
         table.to_csv(tmp, index=False)
-    html = table.to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}", na_rep="–")
-    with atomic_path(Path(out_html)) as tmp:
-        tmp.write_text(
-            "<p>Gradient-noise scale per task (McCandlish et al., 2018, Appendix A): "
+    shown = table.assign(cell=[Cell.from_id(c).title for c in table["cell"]],
+                         task=[TASKS[t].display for t in table["task"]])
+    body = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}", na_rep="–",
+                         classes="tc")
+    about = f"<p class='provenance'>{escape(provenance.sentence())}</p>\n" if provenance else ""
+    text = ("<p>Gradient-noise scale per task (McCandlish et al., 2018, Appendix A): "
             "B_simple = tr(Σ) / |G|², from each probe's micro-batch and big-batch squared "
             "gradient norms, both estimates averaged over the measured steps before dividing. "
             "A task whose B_simple is far above the training batch size per task is "
-            "noise-dominated at that batch size.</p>\n" + html + "\n", encoding="utf-8")
+            "noise-dominated at that batch size.</p>\n")
+    title = "Gradient-noise scale per task" + (f" ({provenance.preset} preset)"
+                                               if provenance else "")
+    with atomic_path(Path(out_html)) as tmp:
+        tmp.write_text(page(title, f"<h3>{escape(title)}</h3>\n{about}{text}{body}\n"),
+                       encoding="utf-8")
     return table

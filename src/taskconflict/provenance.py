@@ -135,13 +135,14 @@ def model_text(preset, size: str) -> str:
 
 
 def of_run(config, experiment: str | None = None,
-           benchmarks: tuple[str, ...] | list[str] | None = None) -> Provenance:
+           benchmarks: tuple[str, ...] | list[str] | None = None,
+           model: str | None = None) -> Provenance:
     """The provenance of an experiment's outputs (`config.Config`), or of the whole preset
-    (`experiment` None: its smallest model and default seeds) on `benchmarks` (default: all
-    the preset has data for)."""
+    (`experiment` None: its first model and default seeds) on `benchmarks` (default: all the
+    preset has data for); `model` names the model size where one cell's output is told."""
     preset = config.preset
     exp = config.experiments.get(experiment) if experiment else None
-    size = exp.model if exp else next(iter(preset.models))
+    size = model or (exp.model if exp else next(iter(preset.models)))
     seeds = preset.seeds[exp.seeds if exp else "default"]
     provenance = Provenance(preset.name, data_sources(preset), model_text(preset, size),
                             preset.models[size].pretrained_here, preset.train.steps,

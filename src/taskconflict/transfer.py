@@ -13,7 +13,8 @@ training against its transfer over its single-task baseline.
   text-to-text and text-to-text-id multi vs. text-to-text single (null prompts). Every
   multi-task cell of an architecture is compared with that one row, whatever its variant
   (prompt style, output space, decoder), as Tables 1-4 do. A task whose baseline is missing or
-  below `MIN_BASELINE` points in absolute value (the ratio explodes) is skipped and counted;
+  below `MIN_BASELINE` points in absolute value (the ratio explodes), or at its metric's floor
+  (`floors.at_floor`: the baseline learnt nothing to transfer from), is skipped and counted;
 - `correlations`: Spearman's rho of transfer_pct against each measure, per architecture and
   pooled ("all"), with a percentile bootstrap 95% CI that resamples whole cells (a cell's
   tasks share a run, so they are not independent points; cells differ by seed and experiment);
@@ -27,7 +28,8 @@ import math
 import os
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +41,11 @@ from scipy import stats
 
 from taskconflict.conflict import conflict_measures, frame_to_grams
 from taskconflict.factors import ARCHITECTURE
+from taskconflict.floors import at_floor, column_floors, default_floor
 from taskconflict.grid import Cell
+from taskconflict.html import page
 from taskconflict.io import atomic_path
+from taskconflict.provenance import Provenance
 from taskconflict.registry import TASKS
 from taskconflict.report import read_metrics
 from taskconflict.tables import TABLES
@@ -139,11 +144,15 @@ def _score(metrics: dict, task: str) -> float:
 
 def transfer_points(multi_runs: Sequence[tuple[Cell, pd.DataFrame, dict]],
                     single_runs: Sequence[tuple[Cell, dict]], part: str = "encoder",
-                    floor: float = MIN_BASELINE) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    floor: float = MIN_BASELINE, floors: Mapping[str, float] | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One point per (multi-task cell, task): its conflict (`task_conflict_stats`) and its
     transfer % over its baseline (`baseline_key`, mean over seeds). Returns (points, skipped):
     points with `POINT_COLUMNS`, sorted by cell then task; skipped with `SKIP_COLUMNS`, one line
-    per (cell, task) left out and why (no score, no baseline, |baseline| < floor)."""
+    per (cell, task) left out and why (no score, no baseline, |baseline| < floor, or a
+    baseline at its metric's floor: `floors.at_floor` of the task's floor in `floors`, table
+    columns -> floor, as the tables flag it; 0 for correlations and text metrics)."""
+    floors = floors or {}
     singles: dict[tuple, list[float]] = defaultdict(list)
     seen: set[str] = set()
     for cell, metrics in single_runs:
@@ -170,6 +179,8 @@ def transfer_points(multi_runs: Sequence[tuple[Cell, pd.DataFrame, dict]],
             reason = ("no test score" if not np.isfinite(score)
                       else "no single-task baseline" if not base_scores
                       else f"|baseline| < {floor:g}" if abs(baseline) < floor
+                      else "baseline at its metric's floor"
+                      if at_floor(baseline, floors.get(task, default_floor(TASKS[task].metric)))
                       else "no other task" if not np.isfinite(line.mean_cosine) else "")
             if reason:
                 skipped.append((cell.id, task, baseline, reason))
@@ -321,7 +332,8 @@ def summary_paragraph(corr: pd.DataFrame, skipped: int = 0) -> str:
                          " may be too narrow.")
     if skipped:
         sentences.append(f"{_plural(skipped, '(cell, task) pair')} left out: no score, no "
-                         f"single-task baseline, or |baseline| < {MIN_BASELINE:g} point.")
+                         f"single-task baseline, |baseline| < {MIN_BASELINE:g} point, or a "
+                         "baseline at its metric's floor (chance or majority class).")
     return " ".join(sentences)
 
 
@@ -364,7 +376,8 @@ def to_markdown(corr: pd.DataFrame, skipped: int = 0, figure: str = "",
 # --- figure ------------------------------------------------------------------------------------
 
 def scatter_figure(points: pd.DataFrame, out_png: Path, out_pdf: Path,
-                   corr: pd.DataFrame | None = None) -> Figure:
+                   corr: pd.DataFrame | None = None,
+                   provenance: Provenance | None = None) -> Figure:
     """Transfer % against each measure, one point per (cell, task), coloured by architecture
     (shape by benchmark when there are several), a zero line; panel titles give the pooled rho
     (and CI when `corr` has one). Saved as PNG and PDF without timestamps (same bytes for the
@@ -396,10 +409,14 @@ def scatter_figure(points: pd.DataFrame, out_png: Path, out_pdf: Path,
         ax.set_ylabel("transfer over single-task baseline (%)")
         ax.grid(alpha=0.3)
     if not points.empty:
-        sns.move_legend(axes[0], "best", fontsize="small", title_fontsize="small")
-    fig.suptitle(f"Does conflict predict transfer? One point per (multi-task cell, task), "
-                 f"{_plural(int(points['cell'].nunique()), 'cell')}; panel titles: pooled "
-                 "Spearman ρ (95% bootstrap CI over cells)")
+        sns.move_legend(axes[0], "upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small",
+                        title_fontsize="small")
+    title = (f"Does conflict predict transfer? One point per (multi-task cell, task), "
+             f"{_plural(int(points['cell'].nunique()), 'cell')}; panel titles: pooled "
+             "Spearman ρ (95% bootstrap CI over cells)")
+    if provenance is not None:
+        title += "\n" + provenance.subtitle()
+    fig.suptitle(title, fontsize="medium")
     for path, fmt, metadata in ((out_png, "png", {"Software": None}),
                                 (out_pdf, "pdf", {"CreationDate": None})):
         with atomic_path(Path(path)) as tmp:
@@ -414,12 +431,16 @@ def write_transfer_analysis(multi_metrics: Sequence[str | Path],
                             out_md: str | Path, out_png: str | Path, out_pdf: str | Path,
                             part: str = "encoder", n_boot: int = 2000, seed: int = 0,
                             out_corr_csv: str | Path | None = None,
-                            out_html: str | Path | None = None
+                            out_html: str | Path | None = None,
+                            provenance: Provenance | None = None,
+                            test_files: Sequence[str | Path] = ()
                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """From metrics.json files of multi-task cells (each with conflict.parquet beside it) and
     of single-task cells: the points CSV, a Markdown page (`summary_paragraph` and the
     correlation table, linking the PNG) and the figure; the correlations as CSV too if
-    `out_corr_csv`. Returns (points, correlations)."""
+    `out_corr_csv`; `test_files` (the benchmarks' test splits) give each metric's floor;
+    `provenance` (what was run) heads the page and subtitles the figure.
+    Returns (points, correlations)."""
     multi = []
     for path in multi_metrics:
         cell, metrics = read_metrics(path)
@@ -427,7 +448,7 @@ def write_transfer_analysis(multi_metrics: Sequence[str | Path],
             raise ValueError(f"{path}: {cell.id} is not a multi-task cell")
         multi.append((cell, pd.read_parquet(Path(path).parent / "conflict.parquet"), metrics))
     singles = [read_metrics(path) for path in single_metrics]
-    points, skipped = transfer_points(multi, singles, part)
+    points, skipped = transfer_points(multi, singles, part, floors=column_floors(test_files))
     corr = correlations(points, n_boot=n_boot, seed=seed)
     with atomic_path(Path(out_csv)) as tmp:
         points.to_csv(tmp, index=False)
@@ -440,15 +461,23 @@ def write_transfer_analysis(multi_metrics: Sequence[str | Path],
                        encoding="utf-8")
     if out_html is not None:  # the report's page: the paragraph and the correlations
         with atomic_path(Path(out_html)) as tmp:
-            tmp.write_text(to_html(corr, len(skipped), part), encoding="utf-8")
-    scatter_figure(points, Path(out_png), Path(out_pdf), corr)
+            tmp.write_text(to_html(corr, len(skipped), part, provenance), encoding="utf-8")
+    scatter_figure(points, Path(out_png), Path(out_pdf), corr, provenance)
     return points, corr
 
 
-def to_html(corr: pd.DataFrame, skipped: int = 0, part: str = "encoder") -> str:
-    """The analysis as an HTML fragment for the report: the generated paragraph, the
+def to_html(corr: pd.DataFrame, skipped: int = 0, part: str = "encoder",
+            provenance: Provenance | None = None) -> str:
+    """The analysis as a page for the report: what was run, the generated paragraph, the
     correlation table and how the numbers were made."""
-    table = corr.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}",
-                         na_rep="–")
-    return (f"<h3>Does conflict predict transfer?</h3>\n<p>{summary_paragraph(corr, skipped)}"
-            f"</p>\n{table}\n<p>{BASELINE_TEXT} Conflict: the {part}'s task gradients.</p>\n")
+    shown = corr.assign(architecture=[
+        "pooled" if a == POOLED else ARCHITECTURE.label(a) for a in corr["architecture"]],
+        measure=[MEASURES.get(m, m) for m in corr["measure"]])
+    table = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}",
+                          na_rep="–", classes="tc")
+    about = (f"<p class='provenance'>{escape(provenance.sentence())}</p>\n"
+             if provenance else "")
+    title = "Does conflict predict transfer?"
+    return page(title, f"<h3>{title}</h3>\n{about}<p>{escape(summary_paragraph(corr, skipped))}"
+                f"</p>\n{table}\n<p>{escape(BASELINE_TEXT)} Conflict: the {part}'s task "
+                "gradients.</p>\n")

@@ -5,6 +5,8 @@ import shlex
 from taskconflict import factors, registry
 from taskconflict.cache import MANIFEST, ModelSource, is_local_checkpoint
 from taskconflict.config import to_json
+from taskconflict.provenance import of_run
+from taskconflict.registry import benchmark_title
 
 TC_ONLINE = "python -m taskconflict"
 TC = f"HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 {TC_ONLINE}"
@@ -41,6 +43,13 @@ def data_outputs():
         for t in PRESET.data.task_names
         for split in registry.get_task(t).splits
     ]
+
+
+def test_files(benchmark):
+    """The test splits of a benchmark's tasks: the tables read their labels for each metric's
+    floor (majority-class accuracy)."""
+    return [f"{data_dir(t)}/{split}.parquet" for t in PRESET.data.tasks.get(benchmark, ())
+            for split in registry.get_task(t).test_splits]
 
 
 def rendered_outputs():
@@ -151,20 +160,25 @@ def experiment_benchmarks(experiment):
     return [b for b in exp.benchmarks if b in PRESET.data.tasks] if exp else []
 
 
-def run_context(experiment):
-    """What was run, for captions: preset, model, steps, batch size and seeds (empty for an
-    experiment the preset does not run)."""
-    exp = CFG.experiments.get(experiment)
-    if exp is None:
-        return ""
-    spec = PRESET.models[exp.model]
-    model = spec.checkpoint or (
-        f"T5 v1.1-style {spec.shape.d_model}-d, {spec.shape.num_layers}+"
-        f"{spec.shape.num_decoder_layers or spec.shape.num_layers} layers, pre-trained here")
-    train = PRESET.train
-    seeds = PRESET.seeds[exp.seeds]
-    return (f"{PRESET.name} preset; model {exp.model} ({model}); {train.steps} steps, batch "
-            f"{train.batch_size} per task; {seeds} seed{'s' if seeds > 1 else ''}")
+def provenance(experiment=None, benchmarks=None, model=None):
+    """What was run (`provenance.Provenance`): preset, data source, model, steps, seeds; of
+    one experiment's outputs, or of the preset (cross-experiment outputs and the home page)."""
+    return of_run(CFG, experiment, benchmarks, model)
+
+
+def provenance_params(experiment=None, benchmarks=None, model=None):
+    """The job's params: the provenance as JSON for the stage and as a sentence for the
+    report caption."""
+    record = provenance(experiment, benchmarks, model)
+    return {"json": record.to_json(), "sentence": record.sentence(),
+            "comparable": record.comparable}
+
+
+REPORT_HOME = provenance()
+config["report_home"] = {"sentence": REPORT_HOME.sentence(),
+                         "comparable": REPORT_HOME.comparable}
+"""The report's home text is rendered with nothing but the config, so what was run is added
+to it here, after the schema has validated what the user wrote."""
 
 
 TABLE_EXTS = ("csv", "md", "tex", "html")
@@ -181,10 +195,18 @@ def table_outputs():
             for ext in TABLE_EXTS]
 
 
+def figure_files(number):
+    """Figure `number`'s file stems: one per benchmark, or one for all of them (named
+    figure2_glue-decanlp) when the figure sets them side by side."""
+    spec, benchmarks = FIGURES[number], experiment_benchmarks(FIGURES[number].experiment)
+    groups = ([benchmarks] if benchmarks else []) if spec.joint_benchmarks else [
+        [b] for b in benchmarks]
+    return [f"{RESULTS}/figures/figure{number}_{'-'.join(group)}" for group in groups]
+
+
 def figure_outputs():
-    return [f"{RESULTS}/figures/figure{number}_{b}.{ext}"
-            for number, spec in FIGURES.items()
-            for b in experiment_benchmarks(spec.experiment) for ext in FIGURE_EXTS]
+    return [f"{stem}.{ext}" for number in FIGURES for stem in figure_files(number)
+            for ext in FIGURE_EXTS]
 
 
 def cosine_outputs():

@@ -29,27 +29,33 @@ localrules:
 
 rule table:
     input:
-        table_inputs,
+        metrics=table_inputs,
+        tests=lambda w: test_files(w.benchmark),
     output:
         csv=f"{RESULTS}/tables/table{{number}}_{{benchmark}}.csv",
         md=f"{RESULTS}/tables/table{{number}}_{{benchmark}}.md",
         tex=f"{RESULTS}/tables/table{{number}}_{{benchmark}}.tex",
         html=report(f"{RESULTS}/tables/table{{number}}_{{benchmark}}.html",
                     caption="../report/table.rst", category="Tables",
-                    subcategory="{benchmark}", labels={"table": "Table {number}",
-                                                       "benchmark": "{benchmark}"}),
+                    subcategory=lambda w: benchmark_title(w.benchmark),
+                    labels=lambda w: {"table": f"Table {w.number}",
+                                      "benchmark": benchmark_title(w.benchmark),
+                                      "shows": TABLES[int(w.number)].title}),
     wildcard_constraints:
         number="|".join(map(str, TABLES)),
     params:
         model=lambda w: CFG.experiments[f"table{w.number}"].model,
-        context=lambda w: run_context(f"table{w.number}"),
+        title=lambda w: f"Table {w.number} ({benchmark_title(w.benchmark)}), "
+        f"{TABLES[int(w.number)].title}",
+        provenance=lambda w: provenance_params(f"table{w.number}", [w.benchmark]),
     log:
         f"{RESULTS}/logs/table{{number}}_{{benchmark}}.log",
     conda:
         CONDA_ENV
     shell:
         "{TC} table --number {wildcards.number} --benchmark {wildcards.benchmark} "
-        "--model {params.model} --context {params.context:q} --metrics {input} "
+        "--model {params.model} --provenance {params.provenance[json]:q} "
+        "--metrics {input.metrics} --tests {input.tests} "
         "--out {RESULTS}/tables/table{wildcards.number}_{wildcards.benchmark} > {log} 2>&1"
 
 
@@ -57,11 +63,22 @@ def figure_spec(w):
     return FIGURES[int(w.number)]
 
 
+def figure_benchmarks(w):
+    """The benchmarks a figure file shows: figure2_glue-decanlp shows both."""
+    return w.benchmark.split("-")
+
+
 def figure_inputs(w):
-    """The files (FIGURES) of the figure's experiment's multi-task runs on the benchmark."""
+    """The files (FIGURES) of the figure's experiment's multi-task runs on its benchmarks."""
     spec = figure_spec(w)
-    return [f for name in spec.files
-            for f in experiment_runs(spec.experiment, w.benchmark, name, multi_only=True)]
+    return [f for name in spec.files for benchmark in figure_benchmarks(w)
+            for f in experiment_runs(spec.experiment, benchmark, name, multi_only=True)]
+
+
+def figure_labels(w):
+    return {"figure": f"Figure {w.number}",
+            "benchmark": " and ".join(map(benchmark_title, figure_benchmarks(w))),
+            "shows": figure_spec(w).shows}
 
 
 rule figure:
@@ -70,20 +87,34 @@ rule figure:
     output:
         png=report(f"{RESULTS}/figures/figure{{number}}_{{benchmark}}.png",
                    caption="../report/figure.rst", category="Figures",
-                   subcategory="{benchmark}", labels={"figure": "Figure {number}",
-                                                      "benchmark": "{benchmark}"}),
+                   subcategory=lambda w: " and ".join(map(benchmark_title,
+                                                          figure_benchmarks(w))),
+                   labels=figure_labels),
         pdf=f"{RESULTS}/figures/figure{{number}}_{{benchmark}}.pdf",
     wildcard_constraints:
         number="|".join(map(str, FIGURES)),
+        benchmark=r"[a-z]+(-[a-z]+)*",
     params:
-        context=lambda w: run_context(figure_spec(w).experiment),
+        benchmarks=lambda w: " and ".join(map(benchmark_title, figure_benchmarks(w))),
+        provenance=lambda w: provenance_params(figure_spec(w).experiment,
+                                               figure_benchmarks(w)),
     log:
         f"{RESULTS}/logs/figure{{number}}_{{benchmark}}.log",
     conda:
         CONDA_ENV
     shell:
         "{TC} figure --number {wildcards.number} --runs {input} --png {output.png} "
-        "--pdf {output.pdf} > {log} 2>&1"
+        "--pdf {output.pdf} --provenance {params.provenance[json]:q} > {log} 2>&1"
+
+
+def cosine_labels(w):
+    """A heatmap's cell in words: the sidebar and the report's table read these."""
+    cell = Cell.from_id(w.cell)
+    words = cell.level_labels()
+    return {"benchmark": benchmark_title(cell.benchmark), "architecture": cell.architecture,
+            "prompts": words["prompts"] if cell.architecture != "canonical" else "none",
+            "labels": words["output_space"], "decoder": words["decoder"],
+            "aggregator": words["aggregator"], "seed": str(cell.seed)}
 
 
 rule cosines:
@@ -91,15 +122,22 @@ rule cosines:
         f"{RESULTS}/runs/{{cell}}/conflict.parquet",
     output:
         report(f"{RESULTS}/figures/cosines/{{cell}}.png", caption="../report/cosines.rst",
-               category="Task-gradient cosines", subcategory="{cell}"),
+               category="Task-gradient cosines",
+               subcategory=lambda w: benchmark_title(Cell.from_id(w.cell).benchmark),
+               labels=cosine_labels),
     wildcard_constraints:
         cell=rf"[a-z]+/[A-Za-z0-9_.]+/[a-z-]+/multi/{factors.variant_pattern()}/seed\d+",
+    params:
+        title=lambda w: Cell.from_id(w.cell).title,
+        provenance=lambda w: provenance_params(
+            None, [Cell.from_id(w.cell).benchmark], Cell.from_id(w.cell).model),
     log:
         f"{RESULTS}/logs/cosines/{{cell}}.log",
     conda:
         CONDA_ENV
     shell:
-        "{TC} cosines --conflict {input} --png {output} > {log} 2>&1"
+        "{TC} cosines --conflict {input} --png {output} "
+        "--provenance {params.provenance[json]:q} > {log} 2>&1"
 
 
 rule comparison:
@@ -109,17 +147,16 @@ rule comparison:
         md=f"{RESULTS}/tables/paper_comparison.md",
         html=report(f"{RESULTS}/tables/paper_comparison.html",
                     caption="../report/comparison.rst", category="This run vs. the paper",
-                    labels={"table": "this run vs. the paper"}),
+                    labels={"table": "every table", "shows": "ours, the paper's, difference"}),
     params:
-        context=f"{PRESET.name} preset",
+        provenance=provenance_params(),
     log:
         f"{RESULTS}/logs/comparison.log",
     conda:
         CONDA_ENV
     shell:
-        "{TC} comparison --tables {input} --context {params.context:q} --out {output.md} "
-        "--html {output.html} "
-        "> {log} 2>&1"
+        "{TC} comparison --tables {input} --provenance {params.provenance[json]:q} "
+        "--out {output.md} --html {output.html} > {log} 2>&1"
 
 
 def run_files(name, multi_task):
@@ -134,26 +171,27 @@ rule transfer:
         multi=lambda w: run_files("metrics.json", True),
         conflict=lambda w: run_files("conflict.parquet", True),
         single=lambda w: run_files("metrics.json", False),
+        tests=lambda w: [f for b in PRESET.data.tasks for f in test_files(b)],
     output:
         csv=f"{ANALYSIS}/transfer.csv",
         correlations=f"{ANALYSIS}/transfer_correlations.csv",
         md=f"{ANALYSIS}/transfer.md",
         html=report(f"{ANALYSIS}/transfer.html", caption="../report/transfer.rst",
                     category="Beyond the paper", labels={"analysis": "conflict vs. transfer",
-                                                          "what": "correlations"}),
+                                                          "shows": "correlations"}),
         png=report(f"{ANALYSIS}/transfer.png", caption="../report/transfer.rst",
                    category="Beyond the paper", labels={"analysis": "conflict vs. transfer",
-                                                         "what": "scatter"}),
+                                                         "shows": "scatter plot"}),
         pdf=f"{ANALYSIS}/transfer.pdf",
     params:
-        context=f"{PRESET.name} preset",
+        provenance=provenance_params(),
     log:
         f"{RESULTS}/logs/transfer.log",
     conda:
         CONDA_ENV
     shell:
-        "{TC} transfer --multi {input.multi} --single {input.single} "
-        "--out {ANALYSIS}/transfer > {log} 2>&1"
+        "{TC} transfer --multi {input.multi} --single {input.single} --tests {input.tests} "
+        "--provenance {params.provenance[json]:q} --out {ANALYSIS}/transfer > {log} 2>&1"
 
 
 rule noise:
@@ -165,12 +203,13 @@ rule noise:
         csv=f"{ANALYSIS}/noise.csv",
         html=report(f"{ANALYSIS}/noise.html", caption="../report/noise.rst",
                     category="Beyond the paper", labels={"analysis": "gradient noise",
-                                                          "what": "table"}),
+                                                          "shows": "noise scale per task"}),
     params:
-        context=f"{PRESET.name} preset",
+        provenance=provenance_params(),
     log:
         f"{RESULTS}/logs/noise.log",
     conda:
         CONDA_ENV
     shell:
-        "{TC} noise --conflict {input.conflict} --out {ANALYSIS}/noise > {log} 2>&1"
+        "{TC} noise --conflict {input.conflict} --provenance {params.provenance[json]:q} "
+        "--out {ANALYSIS}/noise > {log} 2>&1"
