@@ -20,7 +20,9 @@ from taskconflict.noise import (
     noise_scales,
     norms_to_frame,
     pooled_noise_scale,
+    write_noise_table,
 )
+from taskconflict.provenance import DataSource, Provenance
 from taskconflict.probe import flat_gradient, measure_grams, measure_probe
 
 
@@ -116,6 +118,24 @@ def test_pooling_averages_the_estimates_before_dividing():
     assert np.isnan(pooled["noise_scale"])  # mean |G|^2 negative
     pooled = pooled_noise_scale(noise_scales(*frames({0: ([4.0, 5.0], [2, 2], 3.25)})))
     assert pooled["noise_scale"].tolist() == [2.5]
+
+
+def test_the_table_files_name_cells_in_words_and_say_what_was_run(tmp_path):
+    conflict, norms = frames({0: ([4.0, 5.0], [2, 2], 3.25)})
+    cell = Cell("glue", "small", "text-to-text", "multi", seed=1)
+    folder = tmp_path / "runs" / cell.id
+    folder.mkdir(parents=True)
+    conflict.to_parquet(folder / "conflict.parquet")
+    norms.to_parquet(folder / "probe_norms.parquet")
+    provenance = Provenance("demo", (DataSource("glue", "generated"),), "small: tiny", True,
+                            200, 16, 1)
+    table = write_noise_table([folder / "conflict.parquet"], tmp_path / "noise.csv",
+                              tmp_path / "noise.html", provenance)
+    assert table["cell"].tolist() == [cell.id] and table["noise_scale"].tolist() == [2.5]
+    page = (tmp_path / "noise.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and provenance.sentence() in page
+    assert f"<th scope=\"row\">{cell.title}</th>" in page  # the cell in words, not its id
+    assert '<td class="num">2.5</td>' in page and cell.id not in page
 
 
 # -- sampled gradients of known noise ----------------------------------------------------

@@ -22,6 +22,7 @@ from taskconflict import transfer
 from taskconflict.conflict import gram_to_frame
 from taskconflict.factors import variant_name
 from taskconflict.grid import Cell, main_variant
+from taskconflict.provenance import DataSource, Provenance
 from taskconflict.registry import TASKS
 from taskconflict.tables import TABLES
 from taskconflict.transfer import (
@@ -428,6 +429,16 @@ def test_write_transfer_analysis(tmp_path: Path) -> None:
     assert "| pooled | mean cosine with the other tasks | +1.00 | [+1.00, +1.00] | 24 | 6 |" in md
     assert "![conflict vs. transfer](fig/transfer.png)" in md
     assert (out / "fig" / "transfer.pdf").exists()
+    # the report's page: a standalone document that says what was run
+    provenance = Provenance("demo", (DataSource("glue", "generated"),), "small: tiny", True,
+                            200, 16, 3)
+    write_transfer_analysis(multi, singles, out / "t.csv", out / "t.md", out / "t.png",
+                            out / "t.pdf", n_boot=100, out_html=out / "t.html",
+                            provenance=provenance)
+    page = (out / "t.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<style>" in page
+    assert provenance.sentence() in page and "generated GLUE-like data" in page
+    assert '<td class="num">+1.000</td><td class="num">[+1.000, +1.000]</td>' in page
     with pytest.raises(ValueError, match="not a multi-task cell"):
         write_transfer_analysis(singles[:1], singles, out / "x.csv", out / "x.md",
                                 out / "x.png", out / "x.pdf")

@@ -40,6 +40,7 @@ import pandas as pd
 
 from taskconflict.grid import Cell
 from taskconflict.html import page
+from taskconflict.html import table as html_table
 from taskconflict.io import atomic_path
 from taskconflict.provenance import Provenance
 from taskconflict.registry import TASKS
@@ -161,6 +162,10 @@ def pooled_noise_scale(scales: pd.DataFrame, by: Sequence[str] = ("part", "task"
     return pooled[[*by, *POOLED_COLUMNS]]
 
 
+def _number(value: float) -> str:
+    return "–" if not np.isfinite(value) else f"{value:.4g}"
+
+
 def write_noise_table(conflict_files: Sequence[str | Path], out_csv: str | Path,
                       out_html: str | Path, provenance: Provenance | None = None
                       ) -> pd.DataFrame:
@@ -179,10 +184,10 @@ def write_noise_table(conflict_files: Sequence[str | Path], out_csv: str | Path,
              else pd.DataFrame(columns=columns))
     with atomic_path(Path(out_csv)) as tmp:
         table.to_csv(tmp, index=False)
-    shown = table.assign(cell=[Cell.from_id(c).title for c in table["cell"]],
-                         task=[TASKS[t].display for t in table["task"]])
-    body = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}", na_rep="–",
-                         classes="tc")
+    body = html_table(["cell", "part", "task", *POOLED_COLUMNS], (
+        [Cell.from_id(line.cell).title, line.part, TASKS[line.task].display,
+         *(_number(getattr(line, column)) for column in POOLED_COLUMNS)]
+        for line in table.itertuples(index=False)), numeric=range(3, 3 + len(POOLED_COLUMNS)))
     about = f"<p class='provenance'>{escape(provenance.sentence())}</p>\n" if provenance else ""
     text = ("<p>Gradient-noise scale per task (McCandlish et al., 2018, Appendix A): "
             "B_simple = tr(Σ) / |G|², from each probe's micro-batch and big-batch squared "

@@ -44,6 +44,7 @@ from taskconflict.factors import ARCHITECTURE
 from taskconflict.floors import at_floor, column_floors, default_floor
 from taskconflict.grid import Cell
 from taskconflict.html import page
+from taskconflict.html import table as html_table
 from taskconflict.io import atomic_path
 from taskconflict.provenance import Provenance
 from taskconflict.registry import TASKS
@@ -470,11 +471,16 @@ def to_html(corr: pd.DataFrame, skipped: int = 0, part: str = "encoder",
             provenance: Provenance | None = None) -> str:
     """The analysis as a page for the report: what was run, the generated paragraph, the
     correlation table and how the numbers were made."""
-    shown = corr.assign(architecture=[
-        "pooled" if a == POOLED else ARCHITECTURE.label(a) for a in corr["architecture"]],
-        measure=[MEASURES.get(m, m) for m in corr["measure"]])
-    table = shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}",
-                          na_rep="–", classes="tc")
+    def number(value: float, digits: str = "+.3f") -> str:
+        return "–" if not np.isfinite(value) else format(value, digits)
+
+    table = html_table(
+        ["architecture", "measure", "Spearman ρ", "95% CI", "points", "cells", "reason"],
+        ([("pooled" if line.architecture == POOLED else ARCHITECTURE.label(line.architecture)),
+          MEASURES.get(line.measure, line.measure), number(line.rho),
+          f"[{number(line.ci_low)}, {number(line.ci_high)}]", str(line.n_points),
+          str(line.n_cells), line.reason if isinstance(line.reason, str) else ""]
+         for line in corr.itertuples(index=False)), numeric=(2, 3, 4, 5))
     about = (f"<p class='provenance'>{escape(provenance.sentence())}</p>\n"
              if provenance else "")
     title = "Does conflict predict transfer?"
