@@ -22,8 +22,8 @@ from taskconflict.noise import (
     pooled_noise_scale,
     write_noise_table,
 )
-from taskconflict.provenance import DataSource, Provenance
 from taskconflict.probe import flat_gradient, measure_grams, measure_probe
+from taskconflict.provenance import DataSource, Provenance
 
 
 def frames(step_norms: dict[int, tuple[list[float], list[int], float]], part="encoder",
