@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from report_browser import check_report, requires_chromium
 from transformers import AutoTokenizer, T5ForConditionalGeneration
 from workflow_helpers import copy_workflow, planned_jobs, snakemake
 
@@ -231,13 +232,48 @@ def test_table5_figure6_the_noise_scales_and_the_transfer_analysis(smoke):
     assert "relation" in text or "no estimate" in text
 
 
-def test_report_is_one_html_file_with_every_table_and_figure(smoke, tmp_path):
-    report = tmp_path / "report.html"
+@pytest.fixture(scope="module")
+def smoke_report(smoke) -> Path:
+    report = smoke / "report.html"
     result = snakemake(smoke, "--report", str(report), "--config", "preset=smoke")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    html = report.read_text(encoding="utf-8", errors="replace")
+    return report
+
+
+def test_report_is_one_html_file_with_every_table_and_figure(smoke_report):
+    html = smoke_report.read_text(encoding="utf-8", errors="replace")
     for name in ("table1_glue.html", "table4_glue.html", "figure5_decanlp.png",
-                 "paper_comparison.html", "table5_glue.html", "figure6_glue.png",
-                 "transfer.html", "transfer.png", "noise.html"):
+                 "figure2_glue-decanlp.png", "paper_comparison.html", "table5_glue.html",
+                 "figure6_glue.png", "transfer.html", "transfer.png", "noise.html"):
         assert name in html, name
-    assert "smoke preset; model base" in html  # Table 4's caption says what was run
+    assert "Model: base: T5 v1.1-style 64-d" in html  # Table 4's caption says what was run
+
+
+@requires_chromium
+def test_every_report_entry_renders_in_a_real_browser(smoke_report, tmp_path):
+    """Headless Chromium walks the report as a reader does: every entry of every category
+    shows an image or a table (none only downloads), its labels are words, no console error;
+    the home page and every caption say the data were generated."""
+    check = check_report(smoke_report, tmp_path / "screenshots")
+    assert check.ok, check.summary()
+    counts = check.counts()
+    assert set(counts) == {"Tables", "Figures", "Task-gradient cosines",
+                           "This run vs. the paper", "Beyond the paper"}, counts
+    results = smoke_report.parent / "results" / "smoke"
+    marked = [*(results / "tables").glob("table*.html"), *(results / "figures").glob("*.png"),
+              *(results / "figures" / "cosines").rglob("*.png"), *(results / "analysis").glob(
+                  "*.html"), results / "analysis" / "transfer.png",
+              results / "tables" / "paper_comparison.html"]
+    assert len(check.entries) == len(marked) == 7 + 6 + 34 + 3 + 1, sorted(map(str, marked))
+    assert {e.kind for e in check.entries} == {"image", "html"}
+    assert "generated GLUE-like data (made by the workflow, not the real GLUE)" in (
+        check.home_text)
+    assert "for layout only: not comparable" in check.home_text
+    for entry in check.entries:
+        assert "generated GLUE-like data" in entry.caption or (
+            "generated DecaNLP-like data" in entry.caption), (entry.path, entry.caption)
+    tables = [e for e in check.entries if e.category == "Tables"]
+    assert all(e.rows >= 4 for e in tables), [(e.name, e.rows) for e in tables]
+    figure2 = next(e for e in check.entries if e.name == "figure2_glue-decanlp.png")
+    assert figure2.labels == {"figure": "Figure 2", "benchmark": "GLUE and DecaNLP",
+                              "shows": "encoder conflict per architecture"}

@@ -107,14 +107,21 @@ rule figure:
         "--pdf {output.pdf} --provenance {params.provenance[json]:q} > {log} 2>&1"
 
 
-def cosine_labels(w):
-    """A heatmap's cell in words: the sidebar and the report's table read these."""
+def cosine_group(w):
+    """Heatmaps are grouped by benchmark and architecture (e.g. "GLUE · text-to-text"), so
+    the labels beside them stay few and the image keeps its width in the report."""
     cell = Cell.from_id(w.cell)
-    words = cell.level_labels()
-    return {"benchmark": benchmark_title(cell.benchmark), "architecture": cell.architecture,
-            "prompts": words["prompts"] if cell.architecture != "canonical" else "none",
-            "labels": words["output_space"], "decoder": words["decoder"],
-            "aggregator": words["aggregator"], "seed": str(cell.seed)}
+    return f"{benchmark_title(cell.benchmark)} · {cell.architecture}"
+
+
+def cosine_labels(w):
+    """A heatmap's cell within its group, in the factors' short level names."""
+    cell = Cell.from_id(w.cell)
+    levels = cell.levels()
+    return {"model": cell.model,
+            "prompts": levels["prompts"] if cell.architecture != "canonical" else "none",
+            "labels": levels["output_space"], "decoder": levels["decoder"],
+            "aggregator": levels["aggregator"], "seed": str(cell.seed)}
 
 
 rule cosines:
@@ -122,8 +129,7 @@ rule cosines:
         f"{RESULTS}/runs/{{cell}}/conflict.parquet",
     output:
         report(f"{RESULTS}/figures/cosines/{{cell}}.png", caption="../report/cosines.rst",
-               category="Task-gradient cosines",
-               subcategory=lambda w: benchmark_title(Cell.from_id(w.cell).benchmark),
+               category="Task-gradient cosines", subcategory=cosine_group,
                labels=cosine_labels),
     wildcard_constraints:
         cell=rf"[a-z]+/[A-Za-z0-9_.]+/[a-z-]+/multi/{factors.variant_pattern()}/seed\d+",
