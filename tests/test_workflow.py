@@ -275,5 +275,5 @@ def test_every_report_entry_renders_in_a_real_browser(smoke_report, tmp_path):
     tables = [e for e in check.entries if e.category == "Tables"]
     assert all(e.rows >= 4 for e in tables), [(e.name, e.rows) for e in tables]
     figure2 = next(e for e in check.entries if e.name == "figure2_glue-decanlp.png")
-    assert figure2.labels == {"figure": "Figure 2", "benchmark": "GLUE and DecaNLP",
-                              "shows": "encoder conflict per architecture"}
+    assert figure2.labels == {"figure": "Figure 2: encoder conflict per architecture",
+                              "benchmark": "GLUE and DecaNLP"}

@@ -1,9 +1,10 @@
-"""Tables 1-4: test scores of the paper's runs, beside the paper's numbers.
+"""Tables 1-5: test scores of the paper's runs, beside the paper's numbers.
 
 - Table 1: single- vs. multi-task in three architectures;
 - Table 2: prompt styles (text-to-text multi-task; the single-task baseline uses null prompts);
 - Table 3: pre-trained vs. re-initialised decoder (text-to-text-id and text-to-text);
-- Table 4: Table 1's canonical and text-to-text rows on the larger model.
+- Table 4: Table 1's canonical and text-to-text rows on the larger model;
+- Table 5 (beyond the paper): canonical and text-to-text multi-task per aggregator.
 
 A table is built as a tidy frame (one line per row x task) so the report, the tests and any
 later analysis read the same numbers; Markdown, LaTeX and HTML are only renderings of it. The

@@ -38,9 +38,8 @@ rule table:
         html=report(f"{RESULTS}/tables/table{{number}}_{{benchmark}}.html",
                     caption="../report/table.rst", category="Tables",
                     subcategory=lambda w: benchmark_title(w.benchmark),
-                    labels=lambda w: {"table": f"Table {w.number}",
-                                      "benchmark": benchmark_title(w.benchmark),
-                                      "shows": TABLES[int(w.number)].title}),
+                    labels=lambda w: {"table": f"Table {w.number}: {TABLES[int(w.number)].title}",
+                                      "benchmark": benchmark_title(w.benchmark)}),
     wildcard_constraints:
         number="|".join(map(str, TABLES)),
     params:
@@ -76,9 +75,10 @@ def figure_inputs(w):
 
 
 def figure_labels(w):
-    return {"figure": f"Figure {w.number}",
-            "benchmark": " and ".join(map(benchmark_title, figure_benchmarks(w))),
-            "shows": figure_spec(w).shows}
+    """What the figure shows goes into the first label: Snakemake's report turns a later label
+    with two values into a toggle, which breaks the page when the entries do not pair up."""
+    return {"figure": f"Figure {w.number}: {figure_spec(w).shows}",
+            "benchmark": " and ".join(map(benchmark_title, figure_benchmarks(w)))}
 
 
 rule figure:
@@ -153,7 +153,7 @@ rule comparison:
         md=f"{RESULTS}/tables/paper_comparison.md",
         html=report(f"{RESULTS}/tables/paper_comparison.html",
                     caption="../report/comparison.rst", category="This run vs. the paper",
-                    labels={"table": "every table", "shows": "ours, the paper's, difference"}),
+                    labels={"table": "every table: ours, the paper's, the difference"}),
     params:
         provenance=provenance_params(),
     log:
@@ -183,11 +183,11 @@ rule transfer:
         correlations=f"{ANALYSIS}/transfer_correlations.csv",
         md=f"{ANALYSIS}/transfer.md",
         html=report(f"{ANALYSIS}/transfer.html", caption="../report/transfer.rst",
-                    category="Beyond the paper", labels={"analysis": "conflict vs. transfer",
-                                                          "shows": "correlations"}),
+                    category="Beyond the paper",
+                    labels={"analysis": "conflict vs. transfer: correlations"}),
         png=report(f"{ANALYSIS}/transfer.png", caption="../report/transfer.rst",
-                   category="Beyond the paper", labels={"analysis": "conflict vs. transfer",
-                                                         "shows": "scatter plot"}),
+                   category="Beyond the paper",
+                   labels={"analysis": "conflict vs. transfer: scatter plot"}),
         pdf=f"{ANALYSIS}/transfer.pdf",
     params:
         provenance=provenance_params(),
@@ -208,8 +208,8 @@ rule noise:
     output:
         csv=f"{ANALYSIS}/noise.csv",
         html=report(f"{ANALYSIS}/noise.html", caption="../report/noise.rst",
-                    category="Beyond the paper", labels={"analysis": "gradient noise",
-                                                          "shows": "noise scale per task"}),
+                    category="Beyond the paper",
+                    labels={"analysis": "gradient noise: noise scale per task"}),
     params:
         provenance=provenance_params(),
     log:
