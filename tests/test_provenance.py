@@ -27,8 +27,8 @@ def test_the_demo_says_generated_data_and_a_model_pretrained_here():
     assert "generated DecaNLP-like data" in text
     assert "Model: small: T5 v1.1-style 128-d, 2+2 layers, pre-trained here for 1200 steps" in text
     assert "Training: 200 steps, batch 16 per task, 1 seed." in text
-    assert record.subtitle() == ("demo preset · generated data · model small · 200 steps, "
-                                 "batch 16 per task, 1 seed")
+    assert record.subtitle() == ("demo preset · generated data · model small: T5 v1.1-style "
+                                 "128-d · 200 steps, batch 16 per task, 1 seed")
     assert record.paper_label() == f"paper ({NOT_COMPARABLE})"
 
 
@@ -40,6 +40,10 @@ def test_the_paper_preset_names_its_hub_ids_and_checkpoint():
     assert "Model: base: google/t5-v1_1-base" in record.sentence()
     assert "5 seeds" in record.sentence()  # Table 4's seed set
     assert record.paper_label() == "paper"
+    assert record.subtitle() == ("paper preset · real data (nyu-mll/glue) · model base: "
+                                 "google/t5-v1_1-base · 20000 steps, batch 16 per task, 5 seeds")
+    everything = of_run(config("paper"))
+    assert "real data (SetFit/sst2, 6 more sources (see the caption))" in everything.subtitle()
 
 
 def test_a_local_copy_and_a_mixed_benchmark_are_told_apart():

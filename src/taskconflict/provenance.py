@@ -87,9 +87,15 @@ class Provenance:
                 f"Training: {self.training_text()}.")
 
     def subtitle(self) -> str:
-        """A figure's second title line (short enough for a PNG)."""
-        data = "generated data" if self.generated else "real data"
-        return (f"{self.preset} preset · {data} · model {self.model.split(':')[0]} · "
+        """A figure's second title line, short enough for a PNG: the data source (up to two
+        hub ids or folders by name), the model's size and kind, steps and seeds."""
+        places = sorted({w for source in self.data for w in source.where})
+        if len(places) > 2:
+            places = [places[0], f"{len(places) - 1} more sources (see the caption)"]
+        data = ("generated data" if self.generated else "real data")
+        if places:
+            data += f" ({', '.join(places)})"
+        return (f"{self.preset} preset · {data} · model {self.model.split(',')[0]} · "
                 f"{self.training_text()}")
 
     def paper_label(self) -> str:
