@@ -30,6 +30,7 @@ from taskconflict.factors import (
     variant_name,
 )
 from taskconflict.figures import (
+    COSINE_DPI,
     FIGURES,
     cosine_annotation,
     cosine_annotations,
@@ -498,8 +499,9 @@ def test_annotation_strings_never_read_minus_zero() -> None:
 
 
 def test_cosine_heatmaps_are_legible_at_the_report_width(tmp_path: Path) -> None:
-    """9 DecaNLP tasks: about 1100-1400 px wide at the saved dpi, annotations of 8 pt or more,
-    and no "-0.0" drawn."""
+    """9 DecaNLP tasks, two panels a row: shown ~700 px wide in the report (the width beside
+    its list of entries on a 1280 px screen), each matrix cell stays >= 28 px and each
+    annotation >= 10 px; no "-0.0" drawn."""
     from PIL import Image
 
     tasks = ("sst", "mnli_deca", "iwslt", "cnn_dm", "wikisql", "squad", "srl", "zre", "winograd")
@@ -512,13 +514,17 @@ def test_cosine_heatmaps_are_legible_at_the_report_width(tmp_path: Path) -> None
     out = tmp_path / "cos.png"
     fig = cosine_heatmaps(Cell("decanlp", "small", "text-to-text", "multi"),
                           pd.concat(frames, ignore_index=True), out, provenance=PROVENANCE)
-    width, _ = Image.open(out).size
-    assert 1100 <= width <= 1400
+    width, height = Image.open(out).size
+    scale = min(1.0, 700 / width, 900 / height)  # fits the report's content area
+    panel = fig.axes[0].get_window_extent()
+    assert panel.width / len(tasks) * scale >= 28
     texts = [t for ax in fig.axes[:3] for t in ax.texts]
     assert len(texts) == 3 * len(tasks) ** 2
-    assert min(t.get_fontsize() for t in texts) >= 8
+    assert min(t.get_fontsize() for t in texts) * COSINE_DPI / 72 * scale >= 10
     assert "-0.0" not in {t.get_text() for t in texts}
     assert figure_text(fig)[1].startswith("DecaNLP, text-to-text multi-task")
+    upper, lower = fig.axes[0].get_position(), fig.axes[2].get_position()
+    assert upper.y0 > lower.y1 and abs(upper.x0 - lower.x0) < 0.05  # step 0 above the end
 
 
 def test_only_figure2_is_joint_and_the_others_refuse_two_benchmarks(tmp_path: Path) -> None:

@@ -69,8 +69,8 @@ loss logged every few steps of a long run would be a smear of dots."""
 MARKER = {"marker": "o", "markersize": 4.5, "markeredgecolor": "white", "markeredgewidth": 0.6}
 TITLE_PT, SUBTITLE_PT = 12.0, 9.0
 DPI, COSINE_DPI = 150, 100
-"""Saved resolution. The cosine heatmaps are shown at their natural size in the report (about
-1100 px wide): 12.8 in at 100 dpi keeps them near that with 9 pt annotations."""
+"""Saved resolution. The cosine heatmaps, 10 in wide at 100 dpi (1000 px), are shown about
+700 px wide in the report beside its list of entries, so 11 pt annotations read as ~10 px."""
 
 
 def seed_stats(values: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFrame:
@@ -526,25 +526,31 @@ def cosine_annotations(cosine: np.ndarray) -> np.ndarray:
 
 def cosine_heatmaps(cell: Cell, frame: pd.DataFrame, out_png: Path,
                     provenance: Provenance | None = None) -> Figure:
-    """Which tasks conflict: the cosine matrix at the start, middle and end of training,
-    sized to be read at the report's width (about 1280 px, 9 pt annotations)."""
+    """Which tasks conflict: the cosine matrix at the start, middle and end of training, two
+    panels a row and the colour bar in the last slot. The report shows an image beside its
+    list of entries, about 700 px wide on a 1280 px screen: side by side, three 9 x 9 matrices
+    would shrink to unreadable digits there; two a row keep each cell about 30 px."""
     snapshots = cosine_snapshots(frame)
     size = max(len(tasks) for _, tasks, _ in snapshots)
-    annotation_pt = 9 if size <= 10 else 7
-    fig = _new_figure(12.8, 5.0)
-    fig.get_layout_engine().set(wspace=0.06)
-    axes = np.atleast_1d(fig.subplots(1, len(snapshots)))
-    for i, (ax, (step, tasks, cosine)) in enumerate(zip(axes, snapshots, strict=True)):
+    annotation_pt = 11 if size <= 10 else 8
+    rows = (len(snapshots) + 2) // 2
+    fig = _new_figure(10.0, 4.6 * rows + 1.0)
+    axes = fig.subplots(rows, 2).ravel()
+    for i, (ax, (step, tasks, cosine)) in enumerate(zip(axes, snapshots, strict=False)):
         names = [TASKS[t].display for t in tasks]
         sns.heatmap(cosine, vmin=-1, vmax=1, cmap="RdBu", square=True, cbar=False,
                     annot=cosine_annotations(cosine), fmt="",
-                    annot_kws={"fontsize": annotation_pt},
-                    xticklabels=names, yticklabels=names if i == 0 else False, ax=ax)
-        ax.tick_params(axis="x", labelrotation=90, labelsize=9)
-        ax.tick_params(axis="y", labelrotation=0, labelsize=9)
-        ax.set_title(f"step {step}", fontsize=11)
-    fig.colorbar(axes[0].collections[0], ax=list(axes), shrink=0.8,
+                    annot_kws={"fontsize": annotation_pt}, xticklabels=names,
+                    yticklabels=names if i % 2 == 0 else False, ax=ax)  # rows: left column
+        ax.tick_params(axis="x", labelrotation=90, labelsize=10)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=10)
+        ax.set_title(f"step {step}", fontsize=12)
+    for ax in axes[len(snapshots):]:
+        ax.axis("off")
+    key = axes[-1].inset_axes((0.1, 0.5, 0.8, 0.07))
+    fig.colorbar(axes[0].collections[0], cax=key, orientation="horizontal",
                  label="cosine of task gradients (encoder)")
+    key.set_title("red: task pairs whose gradients conflict", fontsize=10)
     _titles(fig, f"Task-gradient cosines in the encoder\n{cell.title}", provenance)
     with atomic_path(Path(out_png)) as tmp:
         fig.savefig(tmp, format="png", dpi=COSINE_DPI, metadata={"Software": None})
