@@ -53,7 +53,13 @@ from taskconflict.factors import (
 from taskconflict.grid import Cell, main_variant
 from taskconflict.io import atomic_path
 from taskconflict.provenance import Provenance
-from taskconflict.registry import BENCHMARKS, CLASSIFICATION, TASKS, benchmark_title
+from taskconflict.registry import (
+    BENCHMARKS,
+    CLASSIFICATION,
+    TASKS,
+    benchmark_title,
+    benchmark_titles,
+)
 
 MEASURES = {
     "c_mg_normalised": ("Magnitude conflict", r"normalised $C_{\mathrm{mg}}$"),
@@ -133,12 +139,8 @@ def one_benchmark(runs: Sequence[tuple], number: int) -> str:
         raise ValueError(f"Figure {number}: no runs given")
     if len(names) > 1:
         raise ValueError(f"Figure {number} draws one benchmark per file, but its runs hold "
-                         f"{' and '.join(map(benchmark_title, names))}: pass one benchmark's")
+                         f"{benchmark_titles(names)}: pass one benchmark's")
     return names[0]
-
-
-def _titled(names: Iterable[str]) -> str:
-    return " and ".join(map(benchmark_title, names))
 
 
 def _figure2_keep(cell: Cell) -> bool:
@@ -166,8 +168,13 @@ def _has_band(values: Iterable[pd.DataFrame]) -> bool:
                for v in values)
 
 
+def _marked(values: pd.DataFrame) -> bool:
+    """Whether a line's steps are few enough for a dot each (`MARKER_STEPS`)."""
+    return values["step"].nunique() <= MARKER_STEPS
+
+
 def _has_markers(values: Iterable[pd.DataFrame]) -> bool:
-    return any(v["step"].nunique() <= MARKER_STEPS for v in values)
+    return any(map(_marked, values))
 
 
 def _legend_labels(values: Iterable[pd.DataFrame], factor: Factor) -> dict[str, str]:
@@ -192,7 +199,7 @@ def _draw_lines(ax: Axes, values: pd.DataFrame, measure: str, factor: Factor,
     seeds, a dot at each step, and, when `band`, the min-max over seeds as a band."""
     d = values[values["measure"] == measure]
     names = [name for name in factor.names if name in set(d["series"])]
-    markers = MARKER if d["step"].nunique() <= MARKER_STEPS else {}
+    markers = MARKER if _marked(d) else {}
     sns.lineplot(d, x="step", y="value", hue="series", hue_order=names,
                  palette={name: factor.color(name) for name in names}, estimator="mean",
                  errorbar=SEED_BAND if band else None,
@@ -293,7 +300,7 @@ def figure2(runs: list[tuple[Cell, pd.DataFrame]], out_png: Path, out_pdf: Path,
             ax.set_ylabel(ylabel)
     _figure_legend(fig, _legend_labels(columns.values(), ARCHITECTURE), ARCHITECTURE, band,
                    _has_markers(columns.values()))
-    _titles(fig, f"Figure 2 ({_titled(columns)}): task conflict in the {part} during "
+    _titles(fig, f"Figure 2 ({benchmark_titles(columns)}): task conflict in the {part} during "
             f"multi-task training", provenance)
     _save(fig, out_png, out_pdf)
     return fig

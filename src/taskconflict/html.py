@@ -8,6 +8,7 @@ stylesheet serves all of them so the tables, the comparison and the analyses loo
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,11 @@ column, a muted paper line and a flag colour for at-floor cells."""
 
 def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def number(value: float, fmt: str) -> str:
+    """A number of a page's table, "–" where there is none (NaN)."""
+    return format(value, fmt) if math.isfinite(value) else "–"
 
 
 def page(title: str, body: str) -> str:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from taskconflict.grid import Cell
-from taskconflict.html import page
+from taskconflict.html import number, page
 from taskconflict.html import table as html_table
 from taskconflict.io import atomic_path
 from taskconflict.provenance import Provenance
@@ -162,10 +162,6 @@ def pooled_noise_scale(scales: pd.DataFrame, by: Sequence[str] = ("part", "task"
     return pooled[[*by, *POOLED_COLUMNS]]
 
 
-def _number(value: float) -> str:
-    return "–" if not np.isfinite(value) else f"{value:.4g}"
-
-
 def write_noise_table(conflict_files: Sequence[str | Path], out_csv: str | Path,
                       out_html: str | Path, provenance: Provenance | None = None
                       ) -> pd.DataFrame:
@@ -186,7 +182,7 @@ def write_noise_table(conflict_files: Sequence[str | Path], out_csv: str | Path,
         table.to_csv(tmp, index=False)
     body = html_table(["cell", "part", "task", *POOLED_COLUMNS], (
         [Cell.from_id(line.cell).title, line.part, TASKS[line.task].display,
-         *(_number(getattr(line, column)) for column in POOLED_COLUMNS)]
+         *(number(getattr(line, column), ".4g") for column in POOLED_COLUMNS)]
         for line in table.itertuples(index=False)), numeric=range(3, 3 + len(POOLED_COLUMNS)))
     about = f"<p class='provenance'>{escape(provenance.sentence())}</p>\n" if provenance else ""
     text = ("<p>Gradient-noise scale per task (McCandlish et al., 2018, Appendix A): "

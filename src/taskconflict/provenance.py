@@ -71,6 +71,16 @@ class Provenance:
         return not self.generated and not self.model_pretrained_here
 
     @property
+    def data_kind(self) -> str:
+        """"generated data" or "real data", for titles too short for `data_text`."""
+        return "generated data" if self.generated else "real data"
+
+    @property
+    def model_size(self) -> str:
+        """The config's model key ("small"), the start of `model`."""
+        return self.model.split(":")[0]
+
+    @property
     def benchmarks(self) -> tuple[str, ...]:
         return tuple(source.benchmark for source in self.data)
 
@@ -92,7 +102,7 @@ class Provenance:
         places = sorted({w for source in self.data for w in source.where})
         if len(places) > 2:
             places = [places[0], f"{len(places) - 1} more sources (see the caption)"]
-        data = ("generated data" if self.generated else "real data")
+        data = self.data_kind
         if places:
             data += f" ({', '.join(places)})"
         return (f"{self.preset} preset · {data} · model {self.model.split(',')[0]} · "

@@ -594,6 +594,11 @@ def benchmark_title(benchmark: str) -> str:
     return BENCHMARK_TITLES.get(benchmark, benchmark)
 
 
+def benchmark_titles(benchmarks) -> str:
+    """Several benchmarks as one phrase: "GLUE and DecaNLP"."""
+    return " and ".join(map(benchmark_title, benchmarks))
+
+
 if len(TASKS) != len(GLUE_TASKS) + len(DECANLP_TASKS):
     raise ValueError("task names must be unique across benchmarks")
 

@@ -21,11 +21,12 @@ from taskconflict.registry import benchmark_title
 from taskconflict.tables import (
     AVG,
     FLOOR_MARK,
-    MINUS,
     TABLES,
     banner,
     build_table,
     column_display,
+    heading,
+    signed,
     write_table,
 )
 
@@ -132,13 +133,10 @@ def table_heading(stem: str) -> str:
     if not match:
         return stem
     number, benchmark = match.groups()
-    heading = f"Table {number} — {benchmark_title(benchmark)}"
     spec = TABLES.get(int(number))
-    return f"{heading}: {spec.title}" if spec else heading
-
-
-def _shown(x: float, fmt: str) -> str:
-    return "–" if not np.isfinite(x) else format(x, fmt).replace("-", MINUS)
+    if spec is None:
+        return f"Table {number} — {benchmark_title(benchmark)}"
+    return heading(spec, benchmark_title(benchmark))
 
 
 def write_comparison(table_csvs: Sequence[str | Path], out_md: str | Path,
@@ -167,16 +165,17 @@ def write_comparison(table_csvs: Sequence[str | Path], out_md: str | Path,
     lines += [intro, ""]
     body.append(f"<p class=\"muted\">{pages.esc(intro)}</p>")
     for table, rows in frame.groupby("table", sort=False):
-        heading = table_heading(str(table))
+        table_title = table_heading(str(table))
         shown = [[line.row, "Avg" if line.task == AVG else column_display(line.task),
-                  _shown(line.ours, ".1f") + (f" {FLOOR_MARK}" if line.at_floor else ""),
-                  _shown(line.paper, ".2f"), _shown(line.difference, "+.1f")]
+                  signed(line.ours, ".1f") + (f" {FLOOR_MARK}" if line.at_floor else ""),
+                  signed(line.paper, ".2f"), signed(line.difference, "+.1f")]
                  for line in rows.itertuples()]
-        lines += [f"## {heading}", "", "| " + " | ".join(columns) + " |",
+        lines += [f"## {table_title}", "", "| " + " | ".join(columns) + " |",
                   "|---|---|---:|---:|---:|"]
         lines += [f"| {' | '.join(cells)} |" for cells in shown]
         lines.append("")
-        body += [f"<h3>{pages.esc(heading)}</h3>", pages.table(columns, shown, numeric=(2, 3, 4))]
+        body += [f"<h3>{pages.esc(table_title)}</h3>",
+                 pages.table(columns, shown, numeric=(2, 3, 4))]
     with atomic_path(Path(out_md)) as tmp:
         tmp.write_text("\n".join(lines), encoding="utf-8")
     if out_html is not None:

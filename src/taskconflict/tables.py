@@ -308,8 +308,11 @@ def tex_escape(text: str) -> str:
     return "".join(TEX_ESCAPES.get(ch, ch) for ch in text)
 
 
-def _num(x: float, fmt: str, style: str) -> str:
-    """A number with a typographic minus (and a "+" where `fmt` asks for one)."""
+def signed(x: float, fmt: str, style: str = "md") -> str:
+    """A number with a typographic minus (and a "+" where `fmt` asks for one); "–" (LaTeX
+    "--") where there is none (NaN)."""
+    if not math.isfinite(x):
+        return "--" if style == "tex" else "–"
     text = format(x, fmt)
     if text[:1] in "+-":
         sign = text[0]
@@ -329,21 +332,21 @@ def cell_parts(line: pd.Series, style: str = "md") -> dict[str, str]:
     pm, pct = (r"$\pm$", r"\%") if tex else ("±", "%")
     parts = {"score": "--" if tex else "–", "flag": "", "transfer": "", "paper": ""}
     if np.isfinite(line["mean"]):
-        parts["score"] = _num(line["mean"], ".1f", style)
+        parts["score"] = signed(line["mean"], ".1f", style)
         if np.isfinite(line["std"]):
             parts["score"] += f" {pm} {line['std']:.1f}"
         if line["at_floor"]:
             parts["flag"] = r"\ddag{}" if tex else FLOOR_MARK
     if np.isfinite(line["transfer_points"]):
-        points = f"{_num(line['transfer_points'], '+.1f', style)} pts"
+        points = f"{signed(line['transfer_points'], '+.1f', style)} pts"
         if np.isfinite(line["transfer_pct"]):
-            parts["transfer"] = f"{points}, {_num(line['transfer_pct'], '+.1f', style)}{pct}"
+            parts["transfer"] = f"{points}, {signed(line['transfer_pct'], '+.1f', style)}{pct}"
         elif line["baseline_at_floor"]:
             parts["transfer"] = f"{points}; {NO_PCT.replace('%', pct)}"
         else:
             parts["transfer"] = points
     if np.isfinite(line["paper"]):
-        parts["paper"] = f"paper {_num(line['paper'], '.2f', style)}"
+        parts["paper"] = f"paper {signed(line['paper'], '.2f', style)}"
     return parts
 
 
@@ -405,16 +408,20 @@ def frame_benchmark(frame: pd.DataFrame, provenance: Provenance | None = None) -
     return ""
 
 
+def heading(spec: TableSpec, benchmark: str) -> str:
+    """"Table 1 — GLUE: <what it shows>", `benchmark` as it is to be read."""
+    return f"Table {spec.number} — {benchmark}: {spec.title}"
+
+
 def title(frame: pd.DataFrame, spec: TableSpec = TABLE1,
           provenance: Provenance | None = None) -> str:
     """E.g. "Table 1 — GLUE: single- vs. multi-task ... (demo preset, generated data, model
     small)": what the table is and, with a provenance, which run it shows."""
     benchmark = frame_benchmark(frame, provenance)
-    text = f"Table {spec.number} — {benchmark_title(benchmark) if benchmark else 'no runs'}: "
-    text += spec.title
+    text = heading(spec, benchmark_title(benchmark) if benchmark else "no runs")
     if provenance is not None:
-        data = "generated data" if provenance.generated else "real data"
-        text += f" ({provenance.preset} preset, {data}, model {provenance.model.split(':')[0]})"
+        text += (f" ({provenance.preset} preset, {provenance.data_kind}, model "
+                 f"{provenance.model_size})")
     return text
 
 

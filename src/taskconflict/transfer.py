@@ -41,15 +41,15 @@ from scipy import stats
 
 from taskconflict.conflict import conflict_measures, frame_to_grams
 from taskconflict.factors import ARCHITECTURE
-from taskconflict.floors import at_floor, column_floors, default_floor
+from taskconflict.floors import at_floor, column_floors
 from taskconflict.grid import Cell
-from taskconflict.html import page
+from taskconflict.html import number, page
 from taskconflict.html import table as html_table
 from taskconflict.io import atomic_path
 from taskconflict.provenance import Provenance
 from taskconflict.registry import TASKS
 from taskconflict.report import read_metrics
-from taskconflict.tables import TABLES
+from taskconflict.tables import TABLES, column_floor
 
 MEASURES = {
     "mean_cosine": "mean cosine with the other tasks",
@@ -151,9 +151,8 @@ def transfer_points(multi_runs: Sequence[tuple[Cell, pd.DataFrame, dict]],
     transfer % over its baseline (`baseline_key`, mean over seeds). Returns (points, skipped):
     points with `POINT_COLUMNS`, sorted by cell then task; skipped with `SKIP_COLUMNS`, one line
     per (cell, task) left out and why (no score, no baseline, |baseline| < floor, or a
-    baseline at its metric's floor: `floors.at_floor` of the task's floor in `floors`, table
-    columns -> floor, as the tables flag it; 0 for correlations and text metrics)."""
-    floors = floors or {}
+    baseline at its metric's floor: `floors.at_floor` of `tables.column_floor`, the task's
+    floor in `floors` (table columns -> floor) or its metric's default, as the tables flag it)."""
     singles: dict[tuple, list[float]] = defaultdict(list)
     seen: set[str] = set()
     for cell, metrics in single_runs:
@@ -181,7 +180,7 @@ def transfer_points(multi_runs: Sequence[tuple[Cell, pd.DataFrame, dict]],
                       else "no single-task baseline" if not base_scores
                       else f"|baseline| < {floor:g}" if abs(baseline) < floor
                       else "baseline at its metric's floor"
-                      if at_floor(baseline, floors.get(task, default_floor(TASKS[task].metric)))
+                      if at_floor(baseline, column_floor(task, floors))
                       else "no other task" if not np.isfinite(line.mean_cosine) else "")
             if reason:
                 skipped.append((cell.id, task, baseline, reason))
@@ -471,14 +470,11 @@ def to_html(corr: pd.DataFrame, skipped: int = 0, part: str = "encoder",
             provenance: Provenance | None = None) -> str:
     """The analysis as a page for the report: what was run, the generated paragraph, the
     correlation table and how the numbers were made."""
-    def number(value: float, digits: str = "+.3f") -> str:
-        return "–" if not np.isfinite(value) else format(value, digits)
-
     table = html_table(
         ["architecture", "measure", "Spearman ρ", "95% CI", "points", "cells", "reason"],
         ([("pooled" if line.architecture == POOLED else ARCHITECTURE.label(line.architecture)),
-          MEASURES.get(line.measure, line.measure), number(line.rho),
-          f"[{number(line.ci_low)}, {number(line.ci_high)}]", str(line.n_points),
+          MEASURES.get(line.measure, line.measure), number(line.rho, "+.3f"),
+          f"[{number(line.ci_low, '+.3f')}, {number(line.ci_high, '+.3f')}]", str(line.n_points),
           str(line.n_cells), line.reason if isinstance(line.reason, str) else ""]
          for line in corr.itertuples(index=False)), numeric=(2, 3, 4, 5))
     about = (f"<p class='provenance'>{escape(provenance.sentence())}</p>\n"

@@ -6,7 +6,7 @@ from taskconflict import factors, registry
 from taskconflict.cache import MANIFEST, ModelSource, is_local_checkpoint
 from taskconflict.config import to_json
 from taskconflict.provenance import of_run
-from taskconflict.registry import benchmark_title
+from taskconflict.registry import benchmark_title, benchmark_titles
 
 TC_ONLINE = "python -m taskconflict"
 TC = f"HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 {TC_ONLINE}"

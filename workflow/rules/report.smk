@@ -78,7 +78,7 @@ def figure_labels(w):
     """What the figure shows goes into the first label: Snakemake's report turns a later label
     with two values into a toggle, which breaks the page when the entries do not pair up."""
     return {"figure": f"Figure {w.number}: {figure_spec(w).shows}",
-            "benchmark": " and ".join(map(benchmark_title, figure_benchmarks(w)))}
+            "benchmark": benchmark_titles(figure_benchmarks(w))}
 
 
 rule figure:
@@ -87,15 +87,14 @@ rule figure:
     output:
         png=report(f"{RESULTS}/figures/figure{{number}}_{{benchmark}}.png",
                    caption="../report/figure.rst", category="Figures",
-                   subcategory=lambda w: " and ".join(map(benchmark_title,
-                                                          figure_benchmarks(w))),
+                   subcategory=lambda w: benchmark_titles(figure_benchmarks(w)),
                    labels=figure_labels),
         pdf=f"{RESULTS}/figures/figure{{number}}_{{benchmark}}.pdf",
     wildcard_constraints:
         number="|".join(map(str, FIGURES)),
         benchmark=r"[a-z]+(-[a-z]+)*",
     params:
-        benchmarks=lambda w: " and ".join(map(benchmark_title, figure_benchmarks(w))),
+        benchmarks=lambda w: benchmark_titles(figure_benchmarks(w)),
         provenance=lambda w: provenance_params(figure_spec(w).experiment,
                                                figure_benchmarks(w)),
     log:
